@@ -1,0 +1,13 @@
+DROP TABLE outbox;
+DROP TABLE journeys;
+DROP TABLE option_totals;
+DROP TABLE question_totals;
+DROP TABLE response_totals;
+DROP TABLE answers;
+DROP TABLE responses;
+DROP TABLE routing_rules;
+DROP TABLE options;
+DROP TABLE questions;
+DROP TABLE sections;
+DROP TABLE questionnaire_versions;
+DROP TABLE consultations;

@@ -1,0 +1,108 @@
+//! Settings: layered from config/default.toml (built in), config/{APP_ENVIRONMENT}.toml, environment variables
+//! and command-line flags, then validated once at start-up. Nothing reads the environment after this.
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use std::path::Path;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub site: SiteSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+    pub writers: usize,
+    pub submission_queue: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SiteSettings {
+    pub council_name: String,
+    pub service_name: String,
+    pub timezone: String,
+    pub journey_days: i64,
+    pub secure_cookies: bool,
+    pub assets_dir: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub level: String,
+    pub format: String,
+}
+
+/// Overrides given on the command line; they win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub bind: Option<String>,
+    pub database_url: Option<String>,
+}
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+impl Settings {
+    /// Loads the layers from `config_dir` (missing files are fine: the defaults are built in).
+    pub fn load(config_dir: &Path, overrides: &Overrides) -> anyhow::Result<Settings> {
+        let environment = std::env::var("APP_ENVIRONMENT").unwrap_or_else(|_| "development".into());
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .add_source(config::File::from(config_dir.join("default.toml")).required(false))
+            .add_source(config::File::from(config_dir.join(format!("{environment}.toml"))).required(false))
+            .add_source(config::Environment::with_prefix("HYS").prefix_separator("__").separator("__"));
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            builder = builder.set_override("database.url", url)?;
+        }
+        if let Ok(bind) = std::env::var("BIND_ADDRESS") {
+            builder = builder.set_override("server.bind", bind)?;
+        }
+        if let Some(url) = &overrides.database_url {
+            builder = builder.set_override("database.url", url.clone())?;
+        }
+        if let Some(bind) = &overrides.bind {
+            builder = builder.set_override("server.bind", bind.clone())?;
+        }
+        let settings: Settings = builder.build()?.try_deserialize().context("invalid settings")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        crate::db::Backend::from_url(&self.database.url)?;
+        if self.database.max_connections < 2 {
+            bail!("database.max_connections must be at least 2");
+        }
+        if self.site.journey_days < 1 {
+            bail!("site.journey_days must be at least 1");
+        }
+        self.timezone()?;
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            bail!("log.format must be \"text\" or \"json\"");
+        }
+        Ok(())
+    }
+
+    pub fn timezone(&self) -> anyhow::Result<chrono_tz::Tz> {
+        self.site.timezone.parse().map_err(|_| anyhow::anyhow!("unknown time zone '{}'", self.site.timezone))
+    }
+
+    /// Writer threads for the submission path: SQLite has one writer at a time, so more would only queue.
+    pub fn writers(&self) -> usize {
+        match self.database.writers {
+            0 if self.database.url.starts_with("sqlite://") => 1,
+            0 => 4,
+            n => n,
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The database: one diesel `MultiConnection` over PostgreSQL and SQLite, chosen by the URL; the r2d2 pool; the
+//! SQLite pragmas that make an acknowledged write durable; embedded migrations; the write transaction.
+//! Backend-specific SQL lives here and nowhere else.
+
+pub mod schema;
+
+use anyhow::{bail, Context};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::path::Path;
+use std::time::Duration;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// Which backend a database URL names. Anything but `sqlite://` and `postgres://` is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite { path: String },
+    Postgres { url: String },
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> anyhow::Result<Backend> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                bail!("the SQLite database URL needs a file path, like sqlite://data/haveyoursay.db");
+            }
+            Ok(Backend::Sqlite { path: path.to_string() })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres { url: url.to_string() })
+        } else {
+            let scheme = url.split("://").next().filter(|_| url.contains("://")).unwrap_or(url);
+            bail!("unsupported database URL scheme '{scheme}': use sqlite://PATH or postgres://USER@HOST/DATABASE")
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, Backend::Sqlite { .. })
+    }
+}
+
+/// Opens connections for the pool, dispatching on the URL itself so that connection errors keep their cause
+/// (the derived `establish` reports every failure as an invalid URL).
+#[derive(Debug)]
+pub struct ConnectionManager {
+    backend: Backend,
+}
+
+/// How long a SQLite connection waits for the write lock before giving up.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = diesel::ConnectionError;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        match &self.backend {
+            Backend::Postgres { url } => PgConnection::establish(url).map(DbConnection::Postgresql),
+            Backend::Sqlite { path } => {
+                let mut conn = SqliteConnection::establish(path)?;
+                // WAL is set once on the file before the pool opens (it persists); these are per connection.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+                ))
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1").map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// Connects to the database, runs pending migrations and returns the pool.
+pub fn connect(url: &str, max_connections: u32) -> anyhow::Result<(Pool, Backend)> {
+    let backend = Backend::from_url(url)?;
+    if let Backend::Sqlite { path } = &backend {
+        prepare_sqlite_file(path)?;
+    }
+    let pool = r2d2::Pool::builder()
+        .max_size(max_connections)
+        .connection_timeout(Duration::from_secs(10))
+        .build(ConnectionManager { backend: backend.clone() })
+        .with_context(|| format!("could not connect to the database at {}", redacted(url)))?;
+    let mut conn = pool.get().context("could not get a database connection")?;
+    migrate(&mut conn)?;
+    Ok((pool, backend))
+}
+
+/// Creates the SQLite file's folder and switches the file to WAL once, on a single connection: several
+/// connections switching at once fail with "database is locked".
+fn prepare_sqlite_file(path: &str) -> anyhow::Result<()> {
+    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("could not create the folder {}", dir.display()))?;
+    }
+    let mut conn =
+        SqliteConnection::establish(path).with_context(|| format!("could not open the SQLite file {path}"))?;
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL;"))
+        .context("could not switch the SQLite file to WAL")?;
+    Ok(())
+}
+
+/// Runs the pending migrations of the connection's backend.
+pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<()> {
+    let applied = match conn {
+        DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    }
+    .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
+    }
+    Ok(())
+}
+
+/// Runs `f` as one write transaction. On SQLite it begins IMMEDIATE, taking the write lock up front, so that a
+/// transaction that reads before it writes can never fail on upgrading its lock; nested `transaction` calls
+/// inside `f` become savepoints on both backends.
+pub fn write<T, E>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(f);
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    let result = f(conn);
+    let DbConnection::Sqlite(sqlite) = conn else { unreachable!("the backend of a connection never changes") };
+    match result {
+        Ok(value) => match AnsiTransactionManager::commit_transaction(sqlite) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = AnsiTransactionManager::rollback_transaction(sqlite);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(sqlite)?;
+            Err(e)
+        }
+    }
+}
+
+/// Whether an error is a unique-key violation (the same on both backends through diesel).
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+}
+
+/// The URL without its password, for messages.
+pub fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}://{user}@{}", &url[..s], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheme_picks_the_backend() {
+        assert!(Backend::from_url("sqlite://data/x.db").unwrap().is_sqlite());
+        assert!(!Backend::from_url("postgres://u@h/db").unwrap().is_sqlite());
+        let err = Backend::from_url("mysql://u@h/db").unwrap_err().to_string();
+        assert!(err.contains("unsupported database URL scheme 'mysql'"), "{err}");
+    }
+
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        assert_eq!(redacted("postgres://u:secret@h:5432/db"), "postgres://u@h:5432/db");
+    }
+}

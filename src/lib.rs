@@ -1,0 +1,14 @@
+//! Have Your Say: an open-source public consultation platform. See README.md for a map of the code.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod models;
+pub mod results;
+pub mod startup;
+pub mod submissions;
+pub mod telemetry;
+pub mod web;

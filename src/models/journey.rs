@@ -1,0 +1,88 @@
+//! A resident's journey through a questionnaire: answers in progress, kept server-side under the random token
+//! in their cookie, so a refresh or a browser restart loses nothing.
+
+use crate::db::schema::journeys;
+use crate::db::DbConnection;
+use crate::domain::journey::Progress;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable)]
+pub struct Journey {
+    pub token: String,
+    pub consultation_id: i64,
+    pub version_id: i64,
+    pub answers: String,
+    pub csrf_token: String,
+    pub reference: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+impl Journey {
+    /// The progress so far (kept in the `answers` column). Progress that cannot be read starts again rather
+    /// than failing.
+    pub fn progress(&self) -> Progress {
+        serde_json::from_str(&self.answers).unwrap_or_default()
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = journeys)]
+pub struct NewJourney<'a> {
+    pub token: &'a str,
+    pub consultation_id: i64,
+    pub version_id: i64,
+    pub answers: &'a str,
+    pub csrf_token: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+/// The live (unexpired) journey under a token for a consultation.
+pub fn find(
+    conn: &mut DbConnection,
+    token: &str,
+    consultation_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Option<Journey>> {
+    journeys::table
+        .filter(journeys::token.eq(token))
+        .filter(journeys::consultation_id.eq(consultation_id))
+        .filter(journeys::expires_at.gt(now))
+        .first(conn)
+        .optional()
+}
+
+pub fn insert(conn: &mut DbConnection, new: &NewJourney) -> QueryResult<()> {
+    diesel::insert_into(journeys::table).values(new).execute(conn).map(drop)
+}
+
+pub fn save_progress(
+    conn: &mut DbConnection,
+    token: &str,
+    progress: &Progress,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> QueryResult<()> {
+    let json = serde_json::to_string(progress).expect("progress serialises");
+    diesel::update(journeys::table.find(token))
+        .set((journeys::answers.eq(json), journeys::updated_at.eq(now), journeys::expires_at.eq(expires_at)))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Marks the journey submitted. Its answers are cleared: they now live in the response.
+pub fn mark_submitted(conn: &mut DbConnection, token: &str, reference: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(journeys::table.find(token))
+        .set((journeys::reference.eq(reference), journeys::answers.eq("{}"), journeys::updated_at.eq(now)))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Removes expired journeys.
+pub fn delete_expired(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(journeys::table.filter(journeys::expires_at.le(now))).execute(conn)
+}

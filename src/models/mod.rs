@@ -1,0 +1,13 @@
+//! Rows and the queries beside them: one file per group of tables. Functions here take a connection and
+//! return `QueryResult`; transactions are the caller's.
+
+pub mod consultation;
+pub mod journey;
+pub mod questionnaire;
+pub mod response;
+pub mod totals;
+
+/// The current time as stored: UTC without a zone, set from Rust so both backends agree to the microsecond.
+pub fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}

@@ -1,0 +1,68 @@
+//! The application: connect to the database, build the shared state, bind the listener and register routes.
+//! The listener is bound before serving so tests can ask for port 0 and read the port back.
+
+use crate::config::Settings;
+use crate::db::{self, Pool};
+use crate::submissions::Submitter;
+use crate::web::{self, AppState};
+use actix_web::dev::Server;
+use actix_web::{middleware, App, HttpServer};
+use anyhow::Context;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pool: Pool,
+}
+
+impl Application {
+    pub fn build(settings: Settings) -> anyhow::Result<Application> {
+        let settings = Arc::new(settings);
+        let (pool, _backend) = db::connect(&settings.database.url, settings.database.max_connections)?;
+        let assets = Path::new(&settings.site.assets_dir);
+        web::render::init(&assets.join("templates"), &settings.site.council_name, &settings.site.service_name)?;
+        let submitter = Submitter::start(pool.clone(), settings.writers(), settings.database.submission_queue);
+        let state = actix_web::web::Data::new(AppState::new(pool.clone(), submitter, settings.clone())?);
+        let listener = TcpListener::bind(&settings.server.bind)
+            .with_context(|| format!("could not listen on {}", settings.server.bind))?;
+        let port = listener.local_addr()?.port();
+        let static_dir = assets.join("static");
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(actix_web::web::PayloadConfig::new(256 * 1024))
+                .app_data(actix_web::web::FormConfig::default().limit(256 * 1024))
+                .wrap(web::security_headers())
+                .wrap(tracing_logger())
+                .service(actix_files::Files::new("/static", &static_dir).prefer_utf8(true))
+                .configure(web::routes)
+                .default_service(actix_web::web::to(web::public::not_found))
+        })
+        .listen(listener)?;
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        tracing::info!(port, database = db::redacted(&settings.database.url), "serving");
+        Ok(Application { port, server: server.run(), pool })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn pool(&self) -> Pool {
+        self.pool.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Logs each request with its method, path, status and time through `tracing`.
+fn tracing_logger() -> middleware::Logger {
+    middleware::Logger::new("%r %s %Dms").log_target("haveyoursay::http")
+}

@@ -1,0 +1,121 @@
+//! The JSON API v1 (documented in `openapi.json`, served at /api/openapi.json). Errors are RFC 9457
+//! `application/problem+json`.
+
+mod consultations;
+mod responses;
+mod results;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse, ResponseError};
+use serde::Serialize;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/openapi.json", web::get().to(openapi))
+        .route("/api/v1/consultations", web::get().to(consultations::list))
+        .route("/api/v1/consultations/{slug}", web::get().to(consultations::show))
+        .route("/api/v1/consultations/{slug}/responses", web::post().to(responses::create))
+        .route("/api/v1/consultations/{slug}/results", web::get().to(results::show))
+        .route("/api/v1/consultations/{slug}/results/stream", web::get().to(results::stream));
+}
+
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(include_str!("openapi.json"))
+}
+
+/// One field's problem in a 422.
+#[derive(Debug, Serialize, Clone)]
+pub struct FieldProblem {
+    pub question: String,
+    pub message: String,
+}
+
+/// An API error as `application/problem+json`.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<FieldProblem>,
+    #[serde(skip)]
+    retry_after: Option<u32>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Problem {
+        Problem { kind, title, status: status.as_u16(), detail: detail.into(), errors: Vec::new(), retry_after: None }
+    }
+
+    pub fn not_found() -> Problem {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "/problems/not-found",
+            "Not found",
+            "There is no consultation at this address",
+        )
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldProblem>) -> Problem {
+        self.errors = errors;
+        self
+    }
+
+    pub fn retry_after(mut self, seconds: u32) -> Problem {
+        self.retry_after = Some(seconds);
+        self
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.title, self.detail)
+    }
+}
+
+impl ResponseError for Problem {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        if let Some(s) = self.retry_after {
+            response.insert_header(("Retry-After", s.to_string()));
+        }
+        response.content_type("application/problem+json").body(serde_json::to_string(self).expect("problems serialise"))
+    }
+}
+
+impl From<crate::error::AppError> for Problem {
+    fn from(e: crate::error::AppError) -> Problem {
+        use crate::error::AppError;
+        match e {
+            AppError::NotFound => Problem::not_found(),
+            AppError::BadRequest(m) => Problem::new(StatusCode::BAD_REQUEST, "/problems/bad-request", "Bad request", m),
+            AppError::Forbidden(m) => Problem::new(StatusCode::FORBIDDEN, "/problems/forbidden", "Forbidden", m),
+            AppError::Overloaded => overloaded(),
+            AppError::Internal(e) => {
+                tracing::error!(error = format!("{e:#}"), "API request failed");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "/problems/unavailable",
+                    "Service unavailable",
+                    "Try again shortly",
+                )
+                .retry_after(1)
+            }
+        }
+    }
+}
+
+pub fn overloaded() -> Problem {
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "/problems/overloaded",
+        "Service overloaded",
+        "Too many responses are waiting to be stored; nothing was stored: retry with the same Idempotency-Key",
+    )
+    .retry_after(1)
+}

@@ -1,0 +1,125 @@
+//! The HTTP layer: handlers grouped by audience (public pages, the JSON API), thin by design: they extract,
+//! call the domain and the models, and render or redirect.
+
+pub mod api;
+pub mod public;
+pub mod render;
+
+use crate::auth::{Viewer, Visibility};
+use crate::config::Settings;
+use crate::db::{DbConnection, Pool};
+use crate::domain::questionnaire::Questionnaire;
+use crate::error::AppError;
+use crate::models::{consultation, consultation::Consultation, questionnaire, totals};
+use crate::results::{self, report::Report};
+use crate::submissions::Submitter;
+use actix_web::{http::header, middleware, web, HttpResponse};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: Pool,
+    pub submitter: Submitter,
+    pub settings: Arc<Settings>,
+    pub timezone: chrono_tz::Tz,
+    questionnaires: RwLock<HashMap<i64, Arc<Questionnaire>>>,
+}
+
+impl AppState {
+    pub fn new(pool: Pool, submitter: Submitter, settings: Arc<Settings>) -> anyhow::Result<AppState> {
+        Ok(AppState { pool, submitter, timezone: settings.timezone()?, settings, questionnaires: RwLock::default() })
+    }
+
+    /// Runs database work on the blocking pool, off the async workers.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// A published consultation (not a draft) and its current questionnaire. Published versions never change,
+    /// so each is loaded from the database once per process.
+    pub async fn consultation(&self, slug: &str) -> Result<(Consultation, Arc<Questionnaire>), AppError> {
+        let slug = slug.to_string();
+        let c = self
+            .db(move |conn| Ok(consultation::find_by_slug(conn, &slug)?))
+            .await?
+            .filter(|c| c.status != "draft")
+            .ok_or(AppError::NotFound)?;
+        let version_id = c.current_version_id.ok_or(AppError::NotFound)?;
+        let q = self.questionnaire(version_id).await?;
+        Ok((c, q))
+    }
+
+    pub async fn questionnaire(&self, version_id: i64) -> Result<Arc<Questionnaire>, AppError> {
+        if let Some(q) = self.questionnaires.read().expect("cache lock").get(&version_id) {
+            return Ok(q.clone());
+        }
+        let q = Arc::new(self.db(move |conn| Ok(questionnaire::load(conn, version_id)?)).await?);
+        self.questionnaires.write().expect("cache lock").insert(version_id, q.clone());
+        Ok(q)
+    }
+
+    /// The live results of a consultation, if `viewer` may see them: a read of the running totals, whose cost
+    /// does not grow with the number of responses.
+    pub async fn report(&self, slug: &str, viewer: Viewer) -> Result<(Consultation, Report), AppError> {
+        let (c, q) = self.consultation(slug).await?;
+        if !Visibility::parse(&c.results_visibility).allows(viewer) {
+            return Err(AppError::Forbidden("The results of this consultation are not public yet".into()));
+        }
+        let id = c.id;
+        let tally = self.db(move |conn| Ok(totals::read(conn, id)?)).await?;
+        let report = results::report::build(&c.slug, &q, &tally);
+        Ok((c, report))
+    }
+
+    /// A time as residents read it, in the council's zone: "11:59pm on 31 January 2027".
+    pub fn local_time(&self, t: chrono::NaiveDateTime) -> String {
+        let local = t.and_utc().with_timezone(&self.timezone);
+        let time = local.format("%-I:%M%P").to_string().replace(":00", "");
+        format!("{time} on {}", local.format("%-d %B %Y"))
+    }
+}
+
+/// The security headers on every response: a strict CSP (no inline script or style), no framing, no sniffing.
+pub fn security_headers() -> middleware::DefaultHeaders {
+    middleware::DefaultHeaders::new()
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+             font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "same-origin"))
+        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+}
+
+/// Every route of the application.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz)).configure(api::routes).configure(public::routes);
+}
+
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let ok = state
+        .db(|conn| {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute("SELECT 1").map_err(AppError::from)
+        })
+        .await
+        .is_ok();
+    if ok {
+        HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+    } else {
+        HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"}))
+    }
+}

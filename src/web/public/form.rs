@@ -1,0 +1,38 @@
+//! Reading a submitted HTML form strictly: every name and value must be valid UTF-8 once percent-decoded.
+
+use crate::domain::validation::Form;
+use crate::error::AppError;
+use percent_encoding::percent_decode;
+
+/// Parses an `application/x-www-form-urlencoded` body into every value of every field.
+pub fn parse(body: &[u8]) -> Result<Form, AppError> {
+    let mut form = Form::new();
+    for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let mut parts = pair.splitn(2, |b| *b == b'=');
+        let name = decode(parts.next().unwrap_or_default())?;
+        let value = decode(parts.next().unwrap_or_default())?;
+        form.entry(name).or_default().push(value);
+    }
+    Ok(form)
+}
+
+fn decode(raw: &[u8]) -> Result<String, AppError> {
+    let spaced: Vec<u8> = raw.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+    percent_decode(&spaced).decode_utf8().map(|s| s.into_owned()).map_err(|_| {
+        AppError::BadRequest("The form could not be read: it contained characters that are not valid text.".into())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_fields_and_encodings() {
+        let f = parse(b"q.a=x&q.a=y+z&q.b=%C3%A9&empty=").unwrap();
+        assert_eq!(f["q.a"], ["x", "y z"]);
+        assert_eq!(f["q.b"], ["é"]);
+        assert_eq!(f["empty"], [""]);
+        assert!(parse(b"q.a=%FF").is_err());
+    }
+}

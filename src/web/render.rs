@@ -1,0 +1,83 @@
+//! Rendering pages: the tera templates, loaded once at start-up, and the context every page shares.
+
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use anyhow::Context as _;
+use std::sync::OnceLock;
+
+struct Templates {
+    tera: tera::Tera,
+    council_name: String,
+    service_name: String,
+}
+
+static TEMPLATES: OnceLock<Templates> = OnceLock::new();
+
+/// Loads every template under `dir` once for the process; later calls keep the first set.
+pub fn init(dir: &std::path::Path, council_name: &str, service_name: &str) -> anyhow::Result<()> {
+    if TEMPLATES.get().is_some() {
+        return Ok(());
+    }
+    let glob = dir.join("**").join("*.html");
+    let tera = tera::Tera::new(&glob.to_string_lossy())
+        .with_context(|| format!("could not load the templates in {}", dir.display()))?;
+    let _ = TEMPLATES.set(Templates { tera, council_name: council_name.into(), service_name: service_name.into() });
+    Ok(())
+}
+
+pub fn council_name() -> &'static str {
+    TEMPLATES.get().map_or("", |t| t.council_name.as_str())
+}
+
+/// Renders `template` with the shared context added. A template that fails to render is a bug: it is logged
+/// and the resident sees a plain error page.
+pub fn page_with_status(status: StatusCode, template: &str, mut ctx: tera::Context) -> HttpResponse {
+    let Some(t) = TEMPLATES.get() else {
+        return HttpResponse::InternalServerError().body("templates not loaded");
+    };
+    ctx.insert("council_name", &t.council_name);
+    ctx.insert("service_name", &t.service_name);
+    match t.tera.render(template, &ctx) {
+        Ok(html) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html),
+        Err(e) => {
+            let mut chain = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                chain.push_str(": ");
+                chain.push_str(&s.to_string());
+                source = s.source();
+            }
+            tracing::error!(template, error = chain, "rendering a page failed");
+            HttpResponse::InternalServerError()
+                .content_type("text/html; charset=utf-8")
+                .body("<!DOCTYPE html><html lang=\"en\"><title>Sorry, there is a problem with the service</title><h1>Sorry, there is a problem with the service</h1></html>")
+        }
+    }
+}
+
+pub fn page(template: &str, ctx: tera::Context) -> HttpResponse {
+    page_with_status(StatusCode::OK, template, ctx)
+}
+
+/// Renders officer-authored markdown as HTML through the sanitiser: only harmless elements and attributes
+/// survive, links get `rel="noopener noreferrer"`.
+pub fn markdown(source: &str) -> String {
+    let parser = pulldown_cmark::Parser::new_ext(source, pulldown_cmark::Options::ENABLE_TABLES);
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, parser);
+    ammonia::Builder::default().url_schemes(["https", "http", "mailto"].into()).clean(&html).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn markdown_is_sanitised() {
+        let html = super::markdown(
+            "## Plan\n\n<script>alert(1)</script>[x](javascript:alert(1)) <img src=x onerror=alert(1)>",
+        );
+        assert!(html.contains("<h2>Plan</h2>"));
+        assert!(!html.contains("<script"));
+        assert!(!html.contains("javascript:"));
+        assert!(!html.contains("onerror"));
+    }
+}

@@ -1,0 +1,772 @@
+//! Load generator for Have Your Say (`cargo bench --bench load`, `harness = false`).
+//!
+//! Starts the real server binary on 127.0.0.1 with the demo data, then
+//!  1. submission phase: `--clients` concurrent clients POST random valid responses to the demo
+//!     consultation for `--seconds` seconds (latency and throughput),
+//!  2. preload phase: keeps submitting until the consultation holds `--preload` responses,
+//!  3. results-read phase: measures `GET .../results` with that many stored responses
+//!     (2000 sequential requests after 50 warm-ups, then 8 concurrent clients for 3 s),
+//!
+//! and prints a Markdown summary for BENCHMARKS.md.
+//!
+//! ```text
+//! cargo bench --bench load -- --clients 64 --seconds 10
+//! cargo bench --bench load -- --smoke
+//! cargo bench --bench load -- --backend postgres --database-url postgres://postgres@127.0.0.1:5432/postgres
+//! ```
+//!
+//! Everything targets 127.0.0.1 only; every loop is bounded in time and in count. The server
+//! child (and for postgres the scratch database `hys_bench_<random>`) is removed on exit, also
+//! after an error or a panic. Exit status 1 when any request failed or the stored count is short.
+
+#[path = "../support/random_answers.rs"]
+mod random_answers;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+const SLUG: &str = "irmp-2027";
+const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
+const PRELOAD_TIME_LIMIT: Duration = Duration::from_secs(180);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const BODY_POOL_SIZE: usize = 2000;
+/// Hard cap on requests per client task in any phase (the time bound normally ends it first).
+const MAX_REQUESTS_PER_CLIENT: usize = 5_000_000;
+const MAX_PRINTED_ERRORS: usize = 5;
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Options {
+    backend: Backend,
+    database_url: String,
+    clients: usize,
+    seconds: u64,
+    preload: u64,
+    smoke: bool,
+    /// Sequential results reads (after 50 warm-ups).
+    read_requests: usize,
+    /// Duration of the 8-client concurrent results reads.
+    read_concurrent_seconds: u64,
+}
+
+const USAGE: &str = "\
+usage: cargo bench --bench load -- [options]
+  --backend sqlite|postgres   database backend (default sqlite)
+  --database-url URL          postgres admin URL on 127.0.0.1; a scratch database is created
+                              and dropped (default postgres://postgres@127.0.0.1:5432/postgres)
+  --clients N                 concurrent submitting clients (default 64)
+  --seconds S                 submission phase duration, at most 120 (default 10)
+  --preload N                 stored responses before the results-read phase (default 100000)
+  --smoke                     tiny run: 8 clients, 2 s, preload 2000 (explicit flags still win)";
+
+fn parse_args() -> Res<Options> {
+    let mut backend = Backend::Sqlite;
+    let mut database_url: Option<String> = None;
+    let mut clients: Option<usize> = None;
+    let mut seconds: Option<u64> = None;
+    let mut preload: Option<u64> = None;
+    let mut smoke = false;
+
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        // Accept both `--flag value` and `--flag=value`.
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Res<String> {
+            inline.clone().or_else(|| args.next()).ok_or_else(|| format!("{name} needs a value\n{USAGE}").into())
+        };
+        match flag.as_str() {
+            "--backend" => {
+                backend = match value("--backend")?.as_str() {
+                    "sqlite" => Backend::Sqlite,
+                    "postgres" | "postgresql" => Backend::Postgres,
+                    other => return Err(format!("unknown backend {other:?}\n{USAGE}").into()),
+                }
+            }
+            "--database-url" => database_url = Some(value("--database-url")?),
+            "--clients" => clients = Some(value("--clients")?.parse()?),
+            "--seconds" => seconds = Some(value("--seconds")?.parse()?),
+            "--preload" => preload = Some(value("--preload")?.parse()?),
+            "--smoke" => smoke = true,
+            // `cargo bench` passes `--bench` to harness = false benches.
+            "--bench" => {}
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => eprintln!("load: ignoring unknown argument {other:?}"),
+        }
+    }
+
+    if backend == Backend::Sqlite && database_url.is_some() {
+        eprintln!("load: --database-url is only used with --backend postgres; ignoring it");
+    }
+    let (d_clients, d_seconds, d_preload) = if smoke { (8, 2, 2000) } else { (64, 10, 100_000) };
+    let seconds = seconds.unwrap_or(d_seconds);
+    if seconds > 120 {
+        eprintln!("load: --seconds {seconds} capped to 120");
+    }
+    Ok(Options {
+        backend,
+        database_url: database_url.unwrap_or_else(|| DEFAULT_PG_URL.to_owned()),
+        clients: clients.unwrap_or(d_clients).clamp(1, 1024),
+        seconds: seconds.clamp(1, 120),
+        preload: preload.unwrap_or(d_preload).min(10_000_000),
+        smoke,
+        read_requests: if smoke { 200 } else { 2000 },
+        read_concurrent_seconds: if smoke { 1 } else { 3 },
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scratch postgres database (created with psql, dropped on Drop)
+
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+    /// URL of the scratch database, for the server.
+    url: String,
+}
+
+fn psql(admin_url: &str, sql: &str) -> Res<()> {
+    let output = Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", admin_url, "-c", sql])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run psql (is it installed?): {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!("psql -c {sql:?} failed: {}", String::from_utf8_lossy(&output.stderr).trim()).into())
+    }
+}
+
+/// `scheme://userinfo@host:port/db?query` -> (`scheme://userinfo@host:port`, host, `?query`).
+fn split_pg_url(url: &str) -> Res<(String, String, String)> {
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("--database-url {url:?} is not a URL"))?;
+    if scheme != "postgres" && scheme != "postgresql" {
+        return Err(format!("--database-url must be postgres://…, got {url:?}").into());
+    }
+    let (rest, query) = match rest.find('?') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = hostport.strip_prefix('[') {
+        format!("[{}]", v6.split(']').next().unwrap_or(""))
+    } else {
+        hostport.split(':').next().unwrap_or("").to_owned()
+    };
+    Ok((format!("{scheme}://{authority}"), host, query.to_owned()))
+}
+
+impl PgDatabase {
+    fn create(admin_url: &str) -> Res<PgDatabase> {
+        let (base, host, query) = split_pg_url(admin_url)?;
+        if !matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]") || query.contains("host=") {
+            return Err(format!("refusing non-loopback database URL {admin_url:?}").into());
+        }
+        let name = format!("hys_bench_{:08x}", rand::rng().random::<u32>());
+        psql(admin_url, &format!("CREATE DATABASE {name}"))?;
+        eprintln!("load: created postgres database {name}");
+        Ok(PgDatabase { admin_url: admin_url.to_owned(), url: format!("{base}/{name}{query}"), name })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let forced = psql(&self.admin_url, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        // WITH (FORCE) needs PostgreSQL 13+; retry plainly on older servers.
+        let result = forced.or_else(|_| psql(&self.admin_url, &format!("DROP DATABASE IF EXISTS {}", self.name)));
+        match result {
+            Ok(()) => eprintln!("load: dropped postgres database {}", self.name),
+            Err(e) => eprintln!("load: WARNING: could not drop database {}: {e}", self.name),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server child process (stopped on Drop)
+
+struct Server {
+    child: Child,
+    base: String,
+    log_path: PathBuf,
+    // Dropped after `child` is stopped (Drop::drop runs before the fields are dropped).
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn spawn(dir: tempfile::TempDir, database_url: &str) -> Res<Server> {
+        let port = {
+            let listener = TcpListener::bind("127.0.0.1:0")?;
+            listener.local_addr()?.port()
+        };
+        let bind = format!("127.0.0.1:{port}");
+        let log_path = dir.path().join("server.log");
+        let log = File::create(&log_path)?;
+        let child = Command::new(env!("CARGO_BIN_EXE_haveyoursay"))
+            .args(["serve", "--bind", &bind, "--database-url", database_url, "--demo"])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot start the server binary: {e}"))?;
+        eprintln!("load: started server pid {} on http://{bind} ({database_url})", child.id());
+        Ok(Server { child, base: format!("http://{bind}"), log_path, _dir: dir })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn log_tail(&self, lines: usize) -> String {
+        let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    async fn wait_healthy(&mut self, client: &reqwest::Client) -> Res<()> {
+        let started = Instant::now();
+        let url = self.url("/healthz");
+        while started.elapsed() < HEALTH_TIMEOUT {
+            if let Some(status) = self.exited() {
+                return Err(format!("server exited early ({status}); log:\n{}", self.log_tail(40)).into());
+            }
+            let probe = client.get(&url).timeout(Duration::from_secs(2)).send().await;
+            if matches!(probe, Ok(ref r) if r.status() == reqwest::StatusCode::OK) {
+                eprintln!("load: server healthy after {:.1} s", started.elapsed().as_secs_f64());
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(format!("GET /healthz not 200 within {HEALTH_TIMEOUT:?}; log:\n{}", self.log_tail(40)).into())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.exited().is_some() {
+            return;
+        }
+        // Graceful SIGTERM first, SIGKILL after 10 s.
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).stderr(Stdio::null()).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.exited().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+
+#[derive(Default)]
+struct Stats {
+    latencies_us: Vec<u32>,
+    ok: u64,
+    errors: u64,
+    /// "201", "422", "transport", … -> count
+    outcomes: BTreeMap<String, u64>,
+}
+
+impl Stats {
+    fn merge(&mut self, other: Stats) {
+        self.latencies_us.extend(other.latencies_us);
+        self.ok += other.ok;
+        self.errors += other.errors;
+        for (k, v) in other.outcomes {
+            *self.outcomes.entry(k).or_default() += v;
+        }
+    }
+
+    fn record(&mut self, started: Instant, outcome: String, ok: bool) {
+        let us = started.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+        self.latencies_us.push(us);
+        if ok {
+            self.ok += 1;
+        } else {
+            self.errors += 1;
+        }
+        *self.outcomes.entry(outcome).or_default() += 1;
+    }
+
+    fn summary(mut self, elapsed: Duration) -> Summary {
+        self.latencies_us.sort_unstable();
+        let pct = |p: f64| percentile_ms(&self.latencies_us, p);
+        Summary {
+            total: self.ok + self.errors,
+            ok: self.ok,
+            errors: self.errors,
+            per_second: self.ok as f64 / elapsed.as_secs_f64().max(1e-9),
+            elapsed,
+            p50: pct(50.0),
+            p95: pct(95.0),
+            p99: pct(99.0),
+            max: pct(100.0),
+            outcomes: self.outcomes,
+        }
+    }
+}
+
+/// Nearest-rank percentile of sorted microsecond latencies, in milliseconds.
+fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted_us.len() as f64).ceil() as usize;
+    sorted_us[rank.clamp(1, sorted_us.len()) - 1] as f64 / 1000.0
+}
+
+struct Summary {
+    total: u64,
+    ok: u64,
+    errors: u64,
+    per_second: f64,
+    elapsed: Duration,
+    p50: f64,
+    p95: f64,
+    p99: f64,
+    max: f64,
+    outcomes: BTreeMap<String, u64>,
+}
+
+impl Summary {
+    fn print(&self, what: &str) {
+        eprintln!(
+            "load: {what}: {} requests in {:.2} s, {} ok, {} errors, {:.1}/s ok; latency ms p50 {:.2} p95 {:.2} p99 {:.2} max {:.2}; outcomes {:?}",
+            self.total,
+            self.elapsed.as_secs_f64(),
+            self.ok,
+            self.errors,
+            self.per_second,
+            self.p50,
+            self.p95,
+            self.p99,
+            self.max,
+            self.outcomes
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Submissions
+
+struct Submitter {
+    client: reqwest::Client,
+    url: String,
+    /// Pre-serialised `{"answers": …}` bodies.
+    bodies: Vec<String>,
+    run_id: String,
+    printed_errors: AtomicUsize,
+}
+
+impl Submitter {
+    fn print_error(&self, what: &str) {
+        if self.printed_errors.fetch_add(1, Ordering::Relaxed) < MAX_PRINTED_ERRORS {
+            let what: String = what.chars().take(600).collect();
+            eprintln!("load: submission error: {what}");
+        }
+    }
+
+    /// One client: submit until `deadline`, or until `ok_counter` reaches `stop_at`.
+    async fn client_loop(
+        self: Arc<Self>,
+        phase: &'static str,
+        client_id: usize,
+        deadline: Instant,
+        ok_counter: Arc<AtomicU64>,
+        stop_at: u64,
+    ) -> Stats {
+        let mut stats = Stats::default();
+        for seq in 0..MAX_REQUESTS_PER_CLIENT {
+            if Instant::now() >= deadline || ok_counter.load(Ordering::Relaxed) >= stop_at {
+                break;
+            }
+            let body = self.bodies[(client_id * 7919 + seq) % self.bodies.len()].clone();
+            let key = format!("bench-{}-{phase}-{client_id}-{seq}", self.run_id);
+            let started = Instant::now();
+            let sent = self
+                .client
+                .post(&self.url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header("Idempotency-Key", key)
+                .body(body)
+                .send()
+                .await;
+            match sent {
+                Ok(response) => {
+                    let status = response.status();
+                    let text = response.text().await;
+                    let ok = status == reqwest::StatusCode::CREATED && text.is_ok();
+                    stats.record(started, status.as_u16().to_string(), ok);
+                    if ok {
+                        ok_counter.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        self.print_error(&format!("{status}: {}", text.unwrap_or_else(|e| e.to_string())));
+                    }
+                }
+                Err(e) => {
+                    stats.record(started, "transport".to_owned(), false);
+                    self.print_error(&format!("transport: {e}"));
+                    // Do not spin hot on a dead server.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+        stats
+    }
+
+    /// `clients` concurrent client loops; returns the merged stats and the wall time.
+    async fn run(
+        self: &Arc<Self>,
+        phase: &'static str,
+        clients: usize,
+        deadline: Instant,
+        ok_counter: Arc<AtomicU64>,
+        stop_at: u64,
+    ) -> Res<(Stats, Duration)> {
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..clients)
+            .map(|id| tokio::spawn(Arc::clone(self).client_loop(phase, id, deadline, Arc::clone(&ok_counter), stop_at)))
+            .collect();
+        let mut stats = Stats::default();
+        for task in tasks {
+            stats.merge(task.await?);
+        }
+        Ok((stats, started.elapsed()))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results reads
+
+async fn get_results(client: &reqwest::Client, url: &str) -> Res<Value> {
+    let response = client.get(url).send().await?;
+    let status = response.status();
+    let text = response.text().await?;
+    if status != reqwest::StatusCode::OK {
+        return Err(format!("GET {url}: {status}: {}", text.chars().take(600).collect::<String>()).into());
+    }
+    Ok(serde_json::from_str(&text)?)
+}
+
+fn stored_responses(results: &Value) -> Res<u64> {
+    results["responses"].as_u64().ok_or_else(|| {
+        let snippet: String = results.to_string().chars().take(300).collect();
+        format!("results JSON has no integer `responses` field: {snippet}").into()
+    })
+}
+
+async fn read_loop(client: reqwest::Client, url: String, deadline: Instant, max_requests: usize) -> Stats {
+    let mut stats = Stats::default();
+    for _ in 0..max_requests {
+        if Instant::now() >= deadline {
+            break;
+        }
+        let started = Instant::now();
+        match client.get(&url).send().await {
+            Ok(response) => {
+                let status = response.status();
+                let ok = response.bytes().await.is_ok() && status == reqwest::StatusCode::OK;
+                stats.record(started, status.as_u16().to_string(), ok);
+            }
+            Err(_) => {
+                stats.record(started, "transport".to_owned(), false);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+    stats
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orchestration
+
+struct Outcome {
+    submit: Summary,
+    /// (responses submitted, rate per second); None when enough were stored already.
+    preload: Option<(u64, f64)>,
+    stored: u64,
+    read_sequential: Summary,
+    read_concurrent: Summary,
+    failed: bool,
+}
+
+async fn bench(opts: &Options, server: &mut Server) -> Res<Outcome> {
+    let pool_size = opts.clients.max(32) + 8;
+    let client =
+        reqwest::Client::builder().no_proxy().pool_max_idle_per_host(pool_size).timeout(REQUEST_TIMEOUT).build()?;
+    server.wait_healthy(&client).await?;
+    let mut failed = false;
+
+    // b. questionnaire and a pool of random valid bodies
+    let consultation_url = server.url(&format!("/api/v1/consultations/{SLUG}"));
+    let response = client.get(&consultation_url).send().await?;
+    if response.status() != reqwest::StatusCode::OK {
+        return Err(format!("GET {consultation_url}: {}", response.status()).into());
+    }
+    let questionnaire: Value = response.json().await?;
+    if questionnaire["status"] != "open" {
+        eprintln!("load: WARNING: consultation status is {}, submissions will fail", questionnaire["status"]);
+    }
+    let seed: u64 = rand::rng().random();
+    eprintln!("load: body pool seed {seed}");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let bodies: Vec<String> =
+        (0..BODY_POOL_SIZE).map(|_| random_answers::random_answers(&questionnaire, &mut rng).to_string()).collect();
+    let submitter = Arc::new(Submitter {
+        client: client.clone(),
+        url: format!("{consultation_url}/responses"),
+        bodies,
+        run_id: format!("{:08x}", rng.random::<u32>()),
+        printed_errors: AtomicUsize::new(0),
+    });
+    let results_url = format!("{consultation_url}/results");
+
+    // c. timed submission phase
+    eprintln!("load: submission phase: {} clients for {} s", opts.clients, opts.seconds);
+    let deadline = Instant::now() + Duration::from_secs(opts.seconds);
+    let (stats, elapsed) =
+        submitter.run("submit", opts.clients, deadline, Arc::new(AtomicU64::new(0)), u64::MAX).await?;
+    let submit = stats.summary(elapsed);
+    submit.print("submissions");
+    failed |= submit.errors > 0;
+
+    // d. preload until the consultation holds --preload responses
+    let before = stored_responses(&get_results(&client, &results_url).await?)?;
+    let mut preload_result = None;
+    if before < opts.preload {
+        let needed = opts.preload - before;
+        let clients = opts.clients.max(32);
+        eprintln!("load: preload phase: {before} stored, submitting {needed} more with {clients} clients (limit {PRELOAD_TIME_LIMIT:?})");
+        let counter = Arc::new(AtomicU64::new(0));
+        let done = Arc::new(AtomicBool::new(false));
+        let progress = {
+            let (counter, done) = (Arc::clone(&counter), Arc::clone(&done));
+            tokio::spawn(async move {
+                // Prints every 10 s; bounded by the time limit (plus slack) in case `done` is never set.
+                let started = Instant::now();
+                let mut last_print = started;
+                while !done.load(Ordering::Relaxed) && started.elapsed() < PRELOAD_TIME_LIMIT + Duration::from_secs(60)
+                {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    if last_print.elapsed() >= Duration::from_secs(10) {
+                        last_print = Instant::now();
+                        eprintln!("load:   preload {}/{needed}", counter.load(Ordering::Relaxed));
+                    }
+                }
+            })
+        };
+        let deadline = Instant::now() + PRELOAD_TIME_LIMIT;
+        let result = submitter.run("preload", clients, deadline, Arc::clone(&counter), needed).await;
+        done.store(true, Ordering::Relaxed);
+        let _ = progress.await;
+        let (stats, elapsed) = result?;
+        let preload = stats.summary(elapsed);
+        preload.print("preload");
+        preload_result = Some((preload.ok, preload.per_second));
+        failed |= preload.errors > 0;
+    }
+
+    // e. results reads
+    for _ in 0..50 {
+        get_results(&client, &results_url).await?;
+    }
+    eprintln!("load: results-read phase: {} sequential requests", opts.read_requests);
+    let started = Instant::now();
+    let far = started + Duration::from_secs(600);
+    let read_sequential =
+        read_loop(client.clone(), results_url.clone(), far, opts.read_requests).await.summary(started.elapsed());
+    read_sequential.print("results reads, sequential");
+    failed |= read_sequential.errors > 0;
+
+    eprintln!("load: results-read phase: 8 concurrent clients for {} s", opts.read_concurrent_seconds);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(opts.read_concurrent_seconds);
+    let tasks: Vec<_> =
+        (0..8).map(|_| tokio::spawn(read_loop(client.clone(), results_url.clone(), deadline, 1_000_000))).collect();
+    let mut stats = Stats::default();
+    for task in tasks {
+        stats.merge(task.await?);
+    }
+    let read_concurrent = stats.summary(started.elapsed());
+    read_concurrent.print("results reads, 8 clients");
+    failed |= read_concurrent.errors > 0;
+
+    let stored = stored_responses(&get_results(&client, &results_url).await?)?;
+    if stored < opts.preload {
+        eprintln!("load: WARNING: results report {stored} responses, fewer than --preload {}", opts.preload);
+        failed = true;
+    } else {
+        eprintln!("load: verified: results report {stored} responses (>= {})", opts.preload);
+    }
+    if let Some(status) = server.exited() {
+        eprintln!("load: WARNING: server exited during the run ({status})");
+        failed = true;
+    }
+    if failed {
+        eprintln!("load: server log tail:\n{}", server.log_tail(30));
+    }
+
+    Ok(Outcome { submit, preload: preload_result, stored, read_sequential, read_concurrent, failed })
+}
+
+fn machine() -> (String, String) {
+    let nproc = Command::new("nproc")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.to_string()))
+        .unwrap_or_else(|| "?".to_owned());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    (nproc, model)
+}
+
+fn print_summary(opts: &Options, o: &Outcome) {
+    let (nproc, model) = machine();
+    let mode = if opts.smoke { " (smoke)" } else { "" };
+    println!();
+    println!("### Load benchmark{mode}: {}", opts.backend.name());
+    println!();
+    println!(
+        "Machine: {model}, {nproc} CPUs (`nproc`). Server: `haveyoursay serve --demo`, `RUST_LOG=warn`, on 127.0.0.1."
+    );
+    println!();
+    println!("| Backend | Clients | Duration (s) | Submissions/s | Submit p50 / p95 / p99 (ms) | Results read p50 / p95 / p99 (ms) | Results reads/s (8 clients) | Responses stored |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {} | {} | {:.1} | {:.0} | {:.2} / {:.2} / {:.2} | {:.2} / {:.2} / {:.2} | {:.0} | {} |",
+        opts.backend.name(),
+        opts.clients,
+        o.submit.elapsed.as_secs_f64(),
+        o.submit.per_second,
+        o.submit.p50,
+        o.submit.p95,
+        o.submit.p99,
+        o.read_sequential.p50,
+        o.read_sequential.p95,
+        o.read_sequential.p99,
+        o.read_concurrent.per_second,
+        o.stored,
+    );
+    println!();
+    let preload = match o.preload {
+        Some((count, rate)) => format!("{count} more responses at {rate:.0}/s"),
+        None => "not needed".to_owned(),
+    };
+    println!(
+        "Submissions: {} ok, {} errors, max latency {:.2} ms. Preload: {preload}. \
+         Results reads: {} sequential at {:.0}/s (max {:.2} ms); 8 clients p50 / p95 / p99 {:.2} / {:.2} / {:.2} ms.",
+        o.submit.ok,
+        o.submit.errors,
+        o.submit.max,
+        o.read_sequential.total,
+        o.read_sequential.per_second,
+        o.read_sequential.max,
+        o.read_concurrent.p50,
+        o.read_concurrent.p95,
+        o.read_concurrent.p99,
+    );
+    if o.failed {
+        println!();
+        println!("**Run had errors or a short response count: see the log above.**");
+    }
+}
+
+fn run(opts: &Options) -> Res<Outcome> {
+    // Declaration order matters: `server` is dropped (stopped) before `pg` (database dropped).
+    let pg = match opts.backend {
+        Backend::Postgres => Some(PgDatabase::create(&opts.database_url)?),
+        Backend::Sqlite => None,
+    };
+    let dir = tempfile::Builder::new().prefix("hys-bench-").tempdir()?;
+    let database_url = match &pg {
+        Some(pg) => pg.url.clone(),
+        None => format!("sqlite://{}", dir.path().join("bench.db").display()),
+    };
+    let mut server = Server::spawn(dir, &database_url)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let outcome = runtime.block_on(bench(opts, &mut server));
+    drop(runtime);
+    drop(server);
+    drop(pg);
+    outcome
+}
+
+fn main() -> ExitCode {
+    let opts = match parse_args() {
+        Ok(opts) => opts,
+        Err(e) => {
+            eprintln!("load: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    eprintln!("load: {opts:?}");
+    match run(&opts) {
+        Ok(outcome) => {
+            print_summary(&opts, &outcome);
+            if outcome.failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("load: FAILED: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
