@@ -46,6 +46,8 @@ pub struct LogSettings {
 /// Overrides given on the command line; they win over everything else.
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
+    /// The environment layer to load instead of `APP_ENVIRONMENT` (tests use "test").
+    pub environment: Option<String>,
     pub bind: Option<String>,
     pub database_url: Option<String>,
 }
@@ -55,7 +57,10 @@ const DEFAULTS: &str = include_str!("../config/default.toml");
 impl Settings {
     /// Loads the layers from `config_dir` (missing files are fine: the defaults are built in).
     pub fn load(config_dir: &Path, overrides: &Overrides) -> anyhow::Result<Settings> {
-        let environment = std::env::var("APP_ENVIRONMENT").unwrap_or_else(|_| "development".into());
+        let environment = match &overrides.environment {
+            Some(e) => e.clone(),
+            None => std::env::var("APP_ENVIRONMENT").unwrap_or_else(|_| "development".into()),
+        };
         let mut builder = config::Config::builder()
             .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
             .add_source(config::File::from(config_dir.join("default.toml")).required(false))

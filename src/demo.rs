@@ -107,25 +107,24 @@ pub fn load(pool: &Pool) -> anyhow::Result<Loaded> {
         drop(conn);
         let q = Arc::new(def.questionnaire);
         let mut rng = rand::rngs::StdRng::seed_from_u64(2027 + n as u64);
-        runtime.block_on(async {
-            for i in 0..plan.responses {
-                let answers = random_answers(&q, &mut rng, plan.bias.0, plan.bias.1);
-                let outcome = submitter
-                    .submit(Submission {
-                        consultation_id: id,
-                        version_id,
-                        questionnaire: q.clone(),
-                        channel: if i % 9 == 0 { Channel::Paper } else { Channel::Online },
-                        idempotency_key: format!("demo:{i}"),
-                        answers,
-                    })
-                    .await?;
-                if !matches!(outcome, Outcome::Created { .. }) {
-                    bail!("a demo response was not stored: {outcome:?}");
-                }
+        let submissions: Vec<Submission> = (0..plan.responses)
+            .map(|i| Submission {
+                consultation_id: id,
+                version_id,
+                questionnaire: q.clone(),
+                channel: if i % 9 == 0 { Channel::Paper } else { Channel::Online },
+                idempotency_key: format!("demo:{i}"),
+                answers: random_answers(&q, &mut rng, plan.bias.0, plan.bias.1),
+            })
+            .collect();
+        // All at once, so that group commit stores them in a few transactions.
+        let outcomes =
+            runtime.block_on(futures_util::future::join_all(submissions.into_iter().map(|s| submitter.submit(s))));
+        for outcome in outcomes {
+            if !matches!(outcome, Ok(Outcome::Created { .. })) {
+                bail!("a demo response was not stored: {outcome:?}");
             }
-            Ok(())
-        })?;
+        }
         if plan.closed {
             close_in_the_past(pool, id)?;
         }

@@ -50,7 +50,10 @@ fn run() -> anyhow::Result<()> {
         Command::Serve { bind, .. } => bind.clone(),
         _ => None,
     };
-    let settings = Settings::load(&cli.config_dir, &Overrides { bind, database_url: cli.database_url.clone() })?;
+    let settings = Settings::load(
+        &cli.config_dir,
+        &Overrides { bind, database_url: cli.database_url.clone(), ..Overrides::default() },
+    )?;
     haveyoursay::telemetry::init(&settings.log);
     match cli.command {
         Command::Migrate => {

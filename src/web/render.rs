@@ -73,11 +73,12 @@ mod tests {
     #[test]
     fn markdown_is_sanitised() {
         let html = super::markdown(
-            "## Plan\n\n<script>alert(1)</script>[x](javascript:alert(1)) <img src=x onerror=alert(1)>",
+            "## Plan\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1)) <img src=x onerror=alert(1)>",
         );
         assert!(html.contains("<h2>Plan</h2>"));
         assert!(!html.contains("<script"));
-        assert!(!html.contains("javascript:"));
+        assert!(!html.contains("href=\"javascript:"), "{html}");
+        assert!(html.contains("<a rel=\"noopener noreferrer\">x</a>"), "{html}");
         assert!(!html.contains("onerror"));
     }
 }

@@ -381,6 +381,7 @@ async function main() {
       ['consultation (closed)', `/consultations/${SLUG_CLOSED}`, [200]],
       ['respond to closed consultation', `/consultations/${SLUG_CLOSED}/respond`, [200, 409]],
       ['results', `/consultations/${SLUG_OPEN}/results`, [200], { skipOn404: true }],
+      ['results (closed consultation)', `/consultations/${SLUG_CLOSED}/results`, [200], { skipOn404: true }],
     ];
     let first = true;
     for (const [label, path, ok, opts] of steps) {

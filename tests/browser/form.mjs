@@ -13,6 +13,12 @@ export async function describeGroups(page) {
       key: g.dataset.questionKey,
       kind: g.dataset.questionKind || '',
       maxLength: g.dataset.maxLength ? Number(g.dataset.maxLength) : null,
+      // The limit the page states for a textarea when the group has no
+      // data-max-length (the character-count's data-maxlength, server default).
+      fieldMaxLength: (() => {
+        const t = g.querySelector('textarea[data-maxlength]');
+        return t && Number(t.dataset.maxlength) > 0 ? Number(t.dataset.maxlength) : null;
+      })(),
       maxSelections: g.dataset.maxSelections ? Number(g.dataset.maxSelections) : null,
       minSelections: (() => {
         // Not (yet) in the data-* contract: data-min-selections if present,
@@ -173,11 +179,12 @@ export async function fillInvalid(page, g) {
     }
     case 'short_text':
     case 'long_text': {
-      if (!g.maxLength) return null;
+      const max = g.maxLength || (g.kind === 'long_text' ? g.fieldMaxLength : null);
+      if (!max) return null;
       const field = named(group, `q.${k}`, g.kind === 'long_text' ? 'textarea' : 'input');
       if ((await field.count()) === 0) return null;
-      await setText(field.first(), 'x'.repeat(g.maxLength + 1));
-      return `${k}=${g.maxLength + 1} chars (max ${g.maxLength})`;
+      await setText(field.first(), 'x'.repeat(max + 1));
+      return `${k}=${max + 1} chars (max ${max}${g.maxLength ? '' : ', from the textarea\'s data-maxlength'})`;
     }
     case 'multiple_choice': {
       const boxes = named(group, `q.${k}`, 'input[type=checkbox]');

@@ -26,6 +26,7 @@ const PROG = 'keyboard';
 const TOTAL_TIMEOUT_MS = Number(process.env.HYS_BROWSER_TIMEOUT_S || 120) * 1000;
 const MAX_TABS_PER_PAGE = 200;
 const VALID_TEXT = 'Test answer';
+const DEBUG = !!process.env.HYS_KEYBOARD_DEBUG; // print every focus stop
 
 const args = process.argv.slice(2);
 if (args.length !== 2) die(PROG, 'usage: node tests/browser/keyboard.mjs <BASE_URL> <SLUG_OPEN>');
@@ -79,33 +80,57 @@ const PAGE_HELPERS = () => {
   const transparent = (c) => c === 'transparent' || /rgba\(.*,\s*0\)$/.test(c);
 
   window.__hysKb = {
-    /** Is there a visible focus indicator on the (focused) element? */
+    /**
+     * Is there a visible focus indicator on the (focused) element? Looks at
+     * the element itself (unless it is invisible, like a custom radio's
+     * opacity:0 input), its ::before/::after, and its <label>s and their
+     * pseudo-elements, comparing with the style recorded before focus.
+     */
     focusIndicator(el) {
-      const now = snapshot(el);
-      const cs = getComputedStyle(el);
-      if (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0 && !transparent(cs.outlineColor)) {
-        return { ok: true, how: `outline ${cs.outlineStyle} ${cs.outlineWidth}` };
-      }
+      const invisible = (node) => {
+        for (let n = node; n && n.nodeType === 1; n = n.parentElement) {
+          const cs = getComputedStyle(n);
+          if (parseFloat(cs.opacity) === 0 || cs.visibility === 'hidden' || cs.display === 'none') return true;
+        }
+        const r = node.getBoundingClientRect();
+        return r.width < 2 || r.height < 2;
+      };
+      const selfHidden = invisible(el);
       const before = baseline.get(el);
-      if (!before) {
-        if (cs.boxShadow !== 'none') return { ok: true, how: 'box-shadow (no baseline)' };
-        return { ok: false, how: 'no outline or box-shadow (element appeared after load, no baseline)' };
-      }
+      const now = snapshot(el);
+      const visibleOutline = (s) => s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0 && !transparent(s.outlineColor);
       for (const [name, s] of Object.entries(now)) {
-        const b = before[name];
-        if (!b) continue;
-        if (name.includes('::') || name.startsWith('label')) {
-          if (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0 && b.outlineStyle !== s.outlineStyle) {
-            return { ok: true, how: `${name} outline` };
-          }
+        if (name.startsWith('self') && selfHidden) continue;
+        if (name.startsWith('label') && !name.includes('::') && invisible(el.labels[Number(name.slice(5))])) continue;
+        const b = before ? before[name] : null;
+        if (visibleOutline(s) && (name === 'self' || !b || !visibleOutline(b))) {
+          return { ok: true, how: `${name} outline ${s.outlineStyle} ${s.outlineWidth}` };
         }
-        for (const p of ['boxShadow', 'backgroundColor', 'backgroundImage', 'borderTopColor', 'borderBottomColor',
-          'borderLeftColor', 'borderRightColor', 'borderBottomWidth', 'textDecorationLine', 'textDecorationColor',
-          'textDecorationThickness', 'outlineStyle', 'outlineColor', 'outlineWidth']) {
-          if (s[p] !== b[p]) return { ok: true, how: `${name} ${p} changed` };
+        if (!b) {
+          if (name === 'self' && s.boxShadow !== 'none') return { ok: true, how: 'box-shadow (no baseline)' };
+          continue;
+        }
+        if (s.boxShadow !== 'none' && s.boxShadow !== b.boxShadow) return { ok: true, how: `${name} box-shadow changed` };
+        if (s.backgroundColor !== b.backgroundColor && !transparent(s.backgroundColor)) return { ok: true, how: `${name} background changed` };
+        if (s.backgroundImage !== b.backgroundImage && s.backgroundImage !== 'none') return { ok: true, how: `${name} background-image changed` };
+        for (const side of ['Top', 'Bottom', 'Left', 'Right']) {
+          const c = s[`border${side}Color`];
+          if (c !== b[`border${side}Color`] && !transparent(c)) return { ok: true, how: `${name} border colour changed` };
+        }
+        if (s.borderBottomWidth !== b.borderBottomWidth && parseFloat(s.borderBottomWidth) > parseFloat(b.borderBottomWidth)) {
+          return { ok: true, how: `${name} border width changed` };
+        }
+        if (s.textDecorationLine !== 'none' && (s.textDecorationLine !== b.textDecorationLine || s.textDecorationThickness !== b.textDecorationThickness)) {
+          return { ok: true, how: `${name} underline changed` };
         }
       }
-      return { ok: false, how: 'no outline, and no box-shadow/background/border/underline change on focus' };
+      if (!before) return { ok: false, how: 'no visible outline or box-shadow (element appeared after load, so no baseline to compare)' };
+      return {
+        ok: false,
+        how: selfHidden
+          ? 'element is invisible (e.g. opacity 0) and its label shows no outline/box-shadow/background/border change'
+          : 'no visible outline, and no box-shadow/background/border/underline change on focus',
+      };
     },
     active() {
       const el = document.activeElement;
@@ -167,6 +192,7 @@ async function active(page) {
   }
   if (a.tag !== 'body') {
     focusChecks++;
+    if (DEBUG) console.log(`     focus ${a.desc}: ${a.indicator.ok ? 'indicator' : 'NO INDICATOR'} (${a.indicator.how})`);
     if (!a.indicator.ok) {
       const key = `${a.desc}: ${a.indicator.how}`;
       if (!focusFailures.has(key)) focusFailures.set(key, relPath(BASE, page));

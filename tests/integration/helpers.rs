@@ -1,0 +1,210 @@
+//! `spawn_app`: the real application on a random port over a fresh database — a SQLite file in a temporary
+//! folder, or, when TEST_DATABASE_URL is set, a new PostgreSQL database of its own — with typed helpers for
+//! requests and for looking into the database.
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use haveyoursay::config::{Overrides, Settings};
+use haveyoursay::db::{DbConnection, Pool};
+use haveyoursay::domain::questionnaire::Questionnaire;
+use haveyoursay::models::{self, consultation, questionnaire};
+use haveyoursay::startup::Application;
+use std::path::Path;
+
+pub const IRMP: &str = "irmp-2027";
+pub const CLOSED: &str = "library-opening-hours-2026";
+
+pub struct TestApp {
+    pub address: String,
+    pub pool: Pool,
+    pub database_url: String,
+    /// Follows no redirects and keeps cookies, like a browser whose every step the test checks.
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts the app with the demo consultations loaded.
+pub async fn spawn_app() -> TestApp {
+    spawn(true).await
+}
+
+/// Starts the app with an empty database.
+pub async fn spawn_empty_app() -> TestApp {
+    spawn(false).await
+}
+
+async fn spawn(with_demo: bool) -> TestApp {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let database_url = match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) => fresh_postgres_database(&admin_url),
+        Err(_) => format!("sqlite://{}", dir.path().join("test.db").display()),
+    };
+    let overrides = Overrides {
+        environment: Some("test".into()),
+        bind: Some("127.0.0.1:0".into()),
+        database_url: Some(database_url.clone()),
+    };
+    let settings = Settings::load(Path::new("config"), &overrides).expect("test settings load");
+    haveyoursay::telemetry::init(&settings.log);
+    let app = tokio::task::spawn_blocking(move || {
+        let app = Application::build(settings).expect("the application builds");
+        if with_demo {
+            haveyoursay::demo::load(&app.pool()).expect("the demo loads");
+        }
+        app
+    })
+    .await
+    .unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let pool = app.pool();
+    tokio::spawn(app.run_until_stopped());
+    let client =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+    TestApp { address, pool, database_url, client, _dir: dir }
+}
+
+/// Creates `hys_test_<random>` on the server named by `admin_url` and returns its URL.
+fn fresh_postgres_database(admin_url: &str) -> String {
+    let name = format!("hys_test_{}", haveyoursay::domain::reference::new_token());
+    let mut admin = diesel::PgConnection::establish(admin_url).expect("TEST_DATABASE_URL answers");
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("a test database is created");
+    let base = admin_url.rsplit_once('/').map_or(admin_url, |(base, _)| base);
+    format!("{base}/{name}")
+}
+
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    /// The value of the hidden CSRF field of the page's form.
+    pub fn csrf(&self) -> String {
+        let marker = "name=\"_csrf\" value=\"";
+        let start = self.body.find(marker).expect("the page has a form with a CSRF token") + marker.len();
+        self.body[start..].split('"').next().unwrap().to_string()
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        page(self.client.get(self.url(path)).send().await.expect("GET answers")).await
+    }
+
+    /// POSTs a form given as name/value pairs (names may repeat).
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let body: String =
+            fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&");
+        self.post_raw_form(path, body.into_bytes()).await
+    }
+
+    pub async fn post_raw_form(&self, path: &str, body: Vec<u8>) -> Page {
+        let response = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("POST answers");
+        page(response).await
+    }
+
+    /// POSTs a response to the API with an Idempotency-Key.
+    pub async fn post_response(&self, slug: &str, key: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/v1/consultations/{slug}/responses")))
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("POST answers")
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = self.client.get(self.url(path)).send().await.expect("GET answers");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Runs a closure on a pooled connection, off the async workers.
+    pub async fn db<T: Send + 'static>(&self, f: impl FnOnce(&mut DbConnection) -> T + Send + 'static) -> T {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || f(&mut pool.get().expect("a connection"))).await.unwrap()
+    }
+
+    pub async fn consultation_id(&self, slug: &str) -> i64 {
+        let slug = slug.to_string();
+        self.db(move |conn| consultation::find_by_slug(conn, &slug).unwrap().expect("the consultation exists").id).await
+    }
+
+    /// Responses stored for a consultation, counted from the responses table itself.
+    pub async fn stored_responses(&self, slug: &str) -> i64 {
+        let id = self.consultation_id(slug).await;
+        self.db(move |conn| models::response::count(conn, id).unwrap()).await
+    }
+
+    /// Answers stored for a consultation, counted from the answers table itself.
+    pub async fn stored_answers(&self, slug: &str) -> i64 {
+        use diesel::prelude::*;
+        use haveyoursay::db::schema::answers::dsl;
+        let id = self.consultation_id(slug).await;
+        self.db(move |conn| dsl::answers.filter(dsl::consultation_id.eq(id)).count().get_result::<i64>(conn).unwrap())
+            .await
+    }
+
+    /// Publishes a consultation with `q` (JSON in the API's questionnaire shape), open now unless `status` says
+    /// otherwise, with public results.
+    pub async fn create_consultation(&self, slug: &str, status: &str, q: serde_json::Value) -> i64 {
+        let q: Questionnaire = serde_json::from_value(q).expect("a questionnaire");
+        q.check().expect("a valid questionnaire");
+        let slug = slug.to_string();
+        let status = status.to_string();
+        self.db(move |conn| {
+            haveyoursay::db::write(conn, |conn| -> diesel::QueryResult<i64> {
+                let now = models::now();
+                let id = consultation::insert(
+                    conn,
+                    &consultation::NewConsultation {
+                        slug: &slug,
+                        title: &format!("Test consultation {slug}"),
+                        summary: "A consultation made by a test.",
+                        body: "Some **background**.",
+                        status: &status,
+                        opens_at: Some(now - chrono::Duration::days(1)),
+                        closes_at: Some(now + chrono::Duration::days(30)),
+                        results_visibility: "public",
+                        outcome: None,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )?;
+                questionnaire::publish(conn, id, &q)?;
+                Ok(id)
+            })
+            .unwrap()
+        })
+        .await
+    }
+}
+
+async fn page(r: reqwest::Response) -> Page {
+    let status = r.status().as_u16();
+    let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+    Page { status, location, body: r.text().await.unwrap_or_default() }
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
