@@ -242,10 +242,7 @@ fn json_value(q: &Question, v: &serde_json::Value) -> Result<Option<Value>, Stri
         }
         Kind::MultipleChoice => Some(strings(v)?).filter(|ks| !ks.is_empty()).map(Value::Choices),
         Kind::Ranking => Some(strings(v)?).filter(|ks| !ks.is_empty()).map(Value::Ranking),
-        Kind::ShortText | Kind::LongText => {
-            let text = v.as_str().ok_or("must be a string")?.trim();
-            Some(text.to_string()).filter(|t| !t.is_empty()).map(Value::Text)
-        }
+        Kind::ShortText | Kind::LongText => text_value(v.as_str().ok_or("must be a string")?),
         Kind::Number => Some(Value::Number(v.as_i64().ok_or("must be a whole number")?)),
         Kind::Date => {
             let s = v.as_str().ok_or("must be a date as YYYY-MM-DD")?;
@@ -254,6 +251,11 @@ fn json_value(q: &Question, v: &serde_json::Value) -> Result<Option<Value>, Stri
             ))
         }
     })
+}
+
+/// A text answer, trimmed, with browsers' CRLF line breaks counted as one character each; none when blank.
+fn text_value(raw: &str) -> Option<Value> {
+    Some(raw.trim().replace("\r\n", "\n")).filter(|t| !t.is_empty()).map(Value::Text)
 }
 
 /// The fields of a submitted HTML form, by name, each with every value sent.
@@ -314,9 +316,7 @@ fn form_value(q: &Question, form: &Form) -> Result<Option<Value>, String> {
             }
             Some(ordered).filter(|c| !c.is_empty()).map(Value::Choices)
         }
-        Kind::ShortText | Kind::LongText => {
-            Some(first(form, &name).to_string()).filter(|s| !s.is_empty()).map(Value::Text)
-        }
+        Kind::ShortText | Kind::LongText => text_value(first(form, &name)),
         Kind::Number => {
             let raw = first(form, &name);
             if raw.is_empty() {

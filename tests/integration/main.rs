@@ -1,5 +1,6 @@
 //! The integration suite: real HTTP against the real application over a real SQLite file, or PostgreSQL when
 //! TEST_DATABASE_URL is set (each test gets its own database there).
 
+mod browser;
 mod helpers;
 mod smoke;
