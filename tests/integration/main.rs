@@ -3,4 +3,5 @@
 
 mod browser;
 mod helpers;
+mod journey;
 mod smoke;

@@ -3,7 +3,8 @@
 //! Starts the real server binary on 127.0.0.1 with the demo data, then
 //!  1. submission phase: `--clients` concurrent clients POST random valid responses to the demo
 //!     consultation for `--seconds` seconds (latency and throughput),
-//!  2. preload phase: keeps submitting until the consultation holds `--preload` responses,
+//!  2. preload phase: keeps submitting until the consultation holds `--preload` responses
+//!     (at most `--preload-seconds`, default 180),
 //!  3. results-read phase: measures `GET .../results` with that many stored responses
 //!     (2000 sequential requests after 50 warm-ups, then 8 concurrent clients for 3 s),
 //!
@@ -40,7 +41,6 @@ type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 const SLUG: &str = "irmp-2027";
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
-const PRELOAD_TIME_LIMIT: Duration = Duration::from_secs(180);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const BODY_POOL_SIZE: usize = 2000;
 /// Hard cap on requests per client task in any phase (the time bound normally ends it first).
@@ -72,6 +72,8 @@ struct Options {
     clients: usize,
     seconds: u64,
     preload: u64,
+    /// Time limit of the preload phase.
+    preload_seconds: u64,
     smoke: bool,
     /// Sequential results reads (after 50 warm-ups).
     read_requests: usize,
@@ -87,7 +89,12 @@ usage: cargo bench --bench load -- [options]
   --clients N                 concurrent submitting clients (default 64)
   --seconds S                 submission phase duration, at most 120 (default 10)
   --preload N                 stored responses before the results-read phase (default 100000)
+  --preload-seconds S         time limit of the preload phase, at most 1800 (default 180)
   --smoke                     tiny run: 8 clients, 2 s, preload 2000 (explicit flags still win)";
+
+fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Res<T> {
+    value.parse().map_err(|_| format!("{flag} needs a whole number, got {value:?}\n{USAGE}").into())
+}
 
 fn parse_args() -> Res<Options> {
     let mut backend = Backend::Sqlite;
@@ -95,6 +102,7 @@ fn parse_args() -> Res<Options> {
     let mut clients: Option<usize> = None;
     let mut seconds: Option<u64> = None;
     let mut preload: Option<u64> = None;
+    let mut preload_seconds: u64 = 180;
     let mut smoke = false;
 
     let mut args = std::env::args().skip(1);
@@ -116,9 +124,10 @@ fn parse_args() -> Res<Options> {
                 }
             }
             "--database-url" => database_url = Some(value("--database-url")?),
-            "--clients" => clients = Some(value("--clients")?.parse()?),
-            "--seconds" => seconds = Some(value("--seconds")?.parse()?),
-            "--preload" => preload = Some(value("--preload")?.parse()?),
+            "--clients" => clients = Some(number(&flag, &value(&flag)?)?),
+            "--seconds" => seconds = Some(number(&flag, &value(&flag)?)?),
+            "--preload" => preload = Some(number(&flag, &value(&flag)?)?),
+            "--preload-seconds" => preload_seconds = number(&flag, &value(&flag)?)?,
             "--smoke" => smoke = true,
             // `cargo bench` passes `--bench` to harness = false benches.
             "--bench" => {}
@@ -144,6 +153,7 @@ fn parse_args() -> Res<Options> {
         clients: clients.unwrap_or(d_clients).clamp(1, 1024),
         seconds: seconds.clamp(1, 120),
         preload: preload.unwrap_or(d_preload).min(10_000_000),
+        preload_seconds: preload_seconds.clamp(1, 1800),
         smoke,
         read_requests: if smoke { 200 } else { 2000 },
         read_concurrent_seconds: if smoke { 1 } else { 3 },
@@ -582,7 +592,10 @@ async fn bench(opts: &Options, server: &mut Server) -> Res<Outcome> {
     if before < opts.preload {
         let needed = opts.preload - before;
         let clients = opts.clients.max(32);
-        eprintln!("load: preload phase: {before} stored, submitting {needed} more with {clients} clients (limit {PRELOAD_TIME_LIMIT:?})");
+        let limit = Duration::from_secs(opts.preload_seconds);
+        eprintln!(
+            "load: preload phase: {before} stored, submitting {needed} more with {clients} clients (limit {limit:?})"
+        );
         let counter = Arc::new(AtomicU64::new(0));
         let done = Arc::new(AtomicBool::new(false));
         let progress = {
@@ -591,8 +604,7 @@ async fn bench(opts: &Options, server: &mut Server) -> Res<Outcome> {
                 // Prints every 10 s; bounded by the time limit (plus slack) in case `done` is never set.
                 let started = Instant::now();
                 let mut last_print = started;
-                while !done.load(Ordering::Relaxed) && started.elapsed() < PRELOAD_TIME_LIMIT + Duration::from_secs(60)
-                {
+                while !done.load(Ordering::Relaxed) && started.elapsed() < limit + Duration::from_secs(60) {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                     if last_print.elapsed() >= Duration::from_secs(10) {
                         last_print = Instant::now();
@@ -601,7 +613,7 @@ async fn bench(opts: &Options, server: &mut Server) -> Res<Outcome> {
                 }
             })
         };
-        let deadline = Instant::now() + PRELOAD_TIME_LIMIT;
+        let deadline = Instant::now() + limit;
         let result = submitter.run("preload", clients, deadline, Arc::clone(&counter), needed).await;
         done.store(true, Ordering::Relaxed);
         let _ = progress.await;
