@@ -13,7 +13,7 @@ use crate::results::tally::Tally;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use diesel::Connection as _;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -146,8 +146,13 @@ fn writer(pool: Pool, jobs: Receiver<Job>) {
     }
 }
 
-/// Stores a batch in one write transaction and returns each job's outcome, in order. A job whose own statements
-/// fail is rolled back to its savepoint and reported alone; only a failure of the whole transaction fails all.
+/// Stores a batch in one write transaction and returns each job's outcome, in order.
+///
+/// The common case costs a handful of statements whatever the batch size: one look-up of the batch's keys, one
+/// multi-row insert of the new responses and one of their answers (inside a savepoint), and the summed totals.
+/// If the multi-row insert fails — a key or reference stored meanwhile by another writer — the savepoint is
+/// rolled back and each new response is stored alone in a savepoint of its own, so that only the one at fault
+/// is affected. Only a failure of the whole transaction fails the batch.
 fn store_batch(
     conn: &mut DbConnection,
     batch: &[Job],
@@ -155,54 +160,107 @@ fn store_batch(
     db::write(conn, |conn| {
         let now = models::now();
         let mut phases: HashMap<i64, Phase> = HashMap::new();
-        let mut tallies: HashMap<i64, Tally> = HashMap::new();
-        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut known: HashMap<i64, HashMap<String, (String, String)>> = HashMap::new();
         for job in batch {
-            let s = &job.submission;
-            let phase = match phases.get(&s.consultation_id) {
-                Some(p) => *p,
-                None => {
-                    let p = consultation::find(conn, s.consultation_id)?.phase(now);
-                    phases.insert(s.consultation_id, p);
-                    p
-                }
-            };
-            let outcome = if phase == Phase::Open {
-                store_one(conn, job, now).map_err(|e| anyhow::Error::from(e).context("storing one response failed"))
-            } else {
-                // A replay still gets its reference after closing; anything new is refused.
-                Ok(previous(conn, job)?.unwrap_or(Outcome::NotOpen(phase)))
-            };
-            if matches!(outcome, Ok(Outcome::Created { .. })) {
-                tallies.entry(s.consultation_id).or_default().add(&s.questionnaire, &s.answers);
+            let id = job.submission.consultation_id;
+            if !phases.contains_key(&id) {
+                phases.insert(id, consultation::find(conn, id)?.phase(now));
+                let keys: Vec<&str> = batch
+                    .iter()
+                    .filter(|j| j.submission.consultation_id == id)
+                    .map(|j| j.submission.idempotency_key.as_str())
+                    .collect();
+                known.insert(id, response::find_by_keys(conn, id, &keys)?);
             }
-            outcomes.push(outcome);
         }
-        let mut ids: Vec<&i64> = tallies.keys().collect();
-        ids.sort();
-        for id in ids {
-            totals::apply(conn, *id, &tallies[id])?;
+
+        let mut outcomes: Vec<Option<Result<Outcome, anyhow::Error>>> = batch.iter().map(|_| None).collect();
+        // New responses to insert together, and repeats of a key that is new in this very batch, which are
+        // settled one by one once the first is stored.
+        let mut fresh: Vec<(usize, String)> = Vec::new();
+        let mut repeats: Vec<usize> = Vec::new();
+        let mut claimed: HashSet<(i64, &str)> = HashSet::new();
+        for (i, job) in batch.iter().enumerate() {
+            let s = &job.submission;
+            if let Some((reference, fingerprint)) = known[&s.consultation_id].get(&s.idempotency_key) {
+                outcomes[i] = Some(Ok(replay(job, reference.clone(), fingerprint)));
+            } else if phases[&s.consultation_id] != Phase::Open {
+                outcomes[i] = Some(Ok(Outcome::NotOpen(phases[&s.consultation_id])));
+            } else if !claimed.insert((s.consultation_id, s.idempotency_key.as_str())) {
+                repeats.push(i);
+            } else {
+                fresh.push((i, new_reference()));
+            }
         }
-        Ok(outcomes)
+
+        let rows: Vec<response::NewResponse> =
+            fresh.iter().map(|(i, reference)| new_row(&batch[*i], reference, now)).collect();
+        let given: Vec<&Answers> = fresh.iter().map(|(i, _)| &batch[*i].submission.answers).collect();
+        match conn.transaction(|conn| response::insert_many(conn, &rows, &given)) {
+            Ok(()) => {
+                for (i, reference) in &fresh {
+                    outcomes[*i] = Some(Ok(Outcome::Created { reference: reference.clone() }));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "a multi-row insert of responses failed: storing them one by one");
+                repeats.extend(fresh.iter().map(|(i, _)| *i));
+                repeats.sort_unstable();
+            }
+        }
+        for i in repeats {
+            outcomes[i] = Some(
+                store_one(conn, &batch[i], now)
+                    .map_err(|e| anyhow::Error::from(e).context("storing one response failed")),
+            );
+        }
+
+        let mut tallies: BTreeMap<i64, Tally> = BTreeMap::new();
+        for (job, outcome) in batch.iter().zip(&outcomes) {
+            if matches!(outcome, Some(Ok(Outcome::Created { .. }))) {
+                tallies
+                    .entry(job.submission.consultation_id)
+                    .or_default()
+                    .add(&job.submission.questionnaire, &job.submission.answers);
+            }
+        }
+        // In consultation order, so that writers never wait on each other's total rows in a cycle.
+        for (id, tally) in &tallies {
+            totals::apply(conn, *id, tally)?;
+        }
+        Ok(outcomes.into_iter().map(|o| o.expect("every job has an outcome")).collect())
     })
 }
 
-fn store_one(conn: &mut DbConnection, job: &Job, now: chrono::NaiveDateTime) -> Result<Outcome, diesel::result::Error> {
+fn new_row<'a>(job: &'a Job, reference: &'a str, now: chrono::NaiveDateTime) -> response::NewResponse<'a> {
     let s = &job.submission;
+    response::NewResponse {
+        consultation_id: s.consultation_id,
+        version_id: s.version_id,
+        reference,
+        channel: s.channel.as_str(),
+        idempotency_key: &s.idempotency_key,
+        fingerprint: &job.fingerprint,
+        submitted_at: now,
+    }
+}
+
+fn replay(job: &Job, reference: String, fingerprint: &str) -> Outcome {
+    if fingerprint == job.fingerprint {
+        Outcome::Replayed { reference }
+    } else {
+        Outcome::KeyReused
+    }
+}
+
+/// Stores one response in its own savepoint; a key stored meanwhile makes it a replay (or a reused key).
+fn store_one(conn: &mut DbConnection, job: &Job, now: chrono::NaiveDateTime) -> Result<Outcome, diesel::result::Error> {
     // A fresh reference can collide with a stored one (about one in 10^11); try again with another.
     for _ in 0..3 {
         let reference = new_reference();
-        let new = response::NewResponse {
-            consultation_id: s.consultation_id,
-            version_id: s.version_id,
-            reference: &reference,
-            channel: s.channel.as_str(),
-            idempotency_key: &s.idempotency_key,
-            fingerprint: &job.fingerprint,
-            submitted_at: now,
-        };
-        match conn.transaction(|conn| response::insert(conn, &new, &s.answers)) {
-            Ok(_) => return Ok(Outcome::Created { reference }),
+        let row = new_row(job, &reference, now);
+        match conn.transaction(|conn| response::insert_many(conn, &[row], &[&job.submission.answers])) {
+            Ok(()) => return Ok(Outcome::Created { reference }),
             Err(e) if db::is_unique_violation(&e) => {
                 if let Some(outcome) = previous(conn, job)? {
                     return Ok(outcome);
@@ -217,11 +275,6 @@ fn store_one(conn: &mut DbConnection, job: &Job, now: chrono::NaiveDateTime) -> 
 /// The outcome for a key that was used before, if it was.
 fn previous(conn: &mut DbConnection, job: &Job) -> Result<Option<Outcome>, diesel::result::Error> {
     let s = &job.submission;
-    Ok(response::find_by_key(conn, s.consultation_id, &s.idempotency_key)?.map(|(reference, fingerprint)| {
-        if fingerprint == job.fingerprint {
-            Outcome::Replayed { reference }
-        } else {
-            Outcome::KeyReused
-        }
-    }))
+    Ok(response::find_by_key(conn, s.consultation_id, &s.idempotency_key)?
+        .map(|(reference, fingerprint)| replay(job, reference, &fingerprint)))
 }

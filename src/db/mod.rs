@@ -22,6 +22,18 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+/// Runs the same diesel DSL on whichever backend `conn` is, for the statements the `MultiConnection` enum cannot
+/// express itself (multi-row inserts).
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgresql($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 

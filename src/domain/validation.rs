@@ -2,7 +2,7 @@
 //! One set of rules serves both the HTML pages and the JSON API; only the parsing of their inputs differs.
 
 use super::answers::{Answer, Answers, Value};
-use super::questionnaire::{Kind, Question, Questionnaire};
+use super::questionnaire::{Kind, Question, Questionnaire, Target};
 use super::routing::{self, Shown};
 use chrono::{Datelike, NaiveDate};
 use std::collections::{BTreeMap, HashSet};
@@ -216,9 +216,23 @@ pub fn from_json(
             None => {}
         }
     }
-    if problems.is_empty() {
-        problems = check_complete(q, &answers, &routing::shown(q, &answers));
-    }
+    // Requiredness and routing are judged on the answers that parsed, except where they hang on an answer that
+    // did not: whether those questions are asked cannot be known until it is put right.
+    let failed: HashSet<String> = problems.iter().map(|p| p.question.clone()).collect();
+    let undecidable = |key: &str| {
+        failed.contains(key)
+            || q.routing.iter().any(|r| {
+                failed.contains(&r.when.question)
+                    && match r.target {
+                        Target::Question => r.key == key,
+                        Target::Section => {
+                            q.section(&r.key).is_some_and(|s| s.questions.iter().any(|qq| qq.key == key))
+                        }
+                    }
+            })
+    };
+    let complete = check_complete(q, &answers, &routing::shown(q, &answers));
+    problems.extend(complete.into_iter().filter(|p| !undecidable(&p.question)));
     if problems.is_empty() {
         Ok(answers)
     } else {

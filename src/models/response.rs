@@ -1,10 +1,11 @@
 //! Responses and their answers.
 
 use crate::db::schema::{answers, responses};
-use crate::db::DbConnection;
+use crate::db::{on_backend, DbConnection};
 use crate::domain::answers::Answers;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use std::collections::HashMap;
 
 /// How a response reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,22 +51,55 @@ struct NewAnswer<'a> {
     other_text: Option<&'a str>,
 }
 
-/// Inserts a response and its answers; the caller holds the transaction.
-pub fn insert(conn: &mut DbConnection, new: &NewResponse, given: &Answers) -> QueryResult<i64> {
-    let response_id: i64 =
-        diesel::insert_into(responses::table).values(new).returning(responses::id).get_result(conn)?;
-    for (key, answer) in given {
-        diesel::insert_into(answers::table)
-            .values(&NewAnswer {
-                consultation_id: new.consultation_id,
+/// Rows per multi-row statement, well inside both backends' limits on bound parameters.
+const ROWS_PER_STATEMENT: usize = 2_000;
+
+/// Inserts responses and their answers in a few multi-row statements; `given[i]` holds the answers of `new[i]`.
+/// The caller holds the transaction. A unique violation (a key or reference already stored) fails the lot.
+pub fn insert_many(conn: &mut DbConnection, new: &[NewResponse], given: &[&Answers]) -> QueryResult<()> {
+    let mut ids: HashMap<String, i64> = HashMap::with_capacity(new.len());
+    for chunk in new.chunks(ROWS_PER_STATEMENT) {
+        let stored: Vec<(i64, String)> = on_backend!(conn, |c| diesel::insert_into(responses::table)
+            .values(chunk)
+            .returning((responses::id, responses::idempotency_key))
+            .get_results(c))?;
+        ids.extend(stored.into_iter().map(|(id, key)| (key, id)));
+    }
+    let rows: Vec<NewAnswer> = new
+        .iter()
+        .zip(given)
+        .flat_map(|(r, answers)| {
+            let response_id = ids[r.idempotency_key];
+            answers.iter().map(move |(key, answer)| NewAnswer {
+                consultation_id: r.consultation_id,
                 response_id,
                 question_key: key,
                 value: answer.value.to_stored(),
                 other_text: answer.other.as_deref(),
             })
-            .execute(conn)?;
+        })
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        on_backend!(conn, |c| diesel::insert_into(answers::table).values(chunk).execute(c))?;
     }
-    Ok(response_id)
+    Ok(())
+}
+
+/// The reference and fingerprint stored under each of `keys` that is already used.
+pub fn find_by_keys(
+    conn: &mut DbConnection,
+    consultation_id: i64,
+    keys: &[&str],
+) -> QueryResult<HashMap<String, (String, String)>> {
+    let mut found = HashMap::new();
+    for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<(String, String, String)> = responses::table
+            .filter(responses::consultation_id.eq(consultation_id).and(responses::idempotency_key.eq_any(chunk)))
+            .select((responses::idempotency_key, responses::reference, responses::fingerprint))
+            .load(conn)?;
+        found.extend(rows.into_iter().map(|(key, reference, fingerprint)| (key, (reference, fingerprint))));
+    }
+    Ok(found)
 }
 
 /// The reference and fingerprint of the response stored under an idempotency key, if any.

@@ -1,7 +1,10 @@
 //! The integration suite: real HTTP against the real application over a real SQLite file, or PostgreSQL when
 //! TEST_DATABASE_URL is set (each test gets its own database there).
 
+mod api;
+mod bad_input;
 mod browser;
 mod helpers;
 mod journey;
 mod smoke;
+mod totals;

@@ -20,9 +20,6 @@
 //! child (and for postgres the scratch database `hys_bench_<random>`) is removed on exit, also
 //! after an error or a panic. Exit status 1 when any request failed or the stored count is short.
 
-#[path = "../support/random_answers.rs"]
-mod random_answers;
-
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::net::TcpListener;
@@ -566,8 +563,13 @@ async fn bench(opts: &Options, server: &mut Server) -> Res<Outcome> {
     let seed: u64 = rand::rng().random();
     eprintln!("load: body pool seed {seed}");
     let mut rng = StdRng::seed_from_u64(seed);
-    let bodies: Vec<String> =
-        (0..BODY_POOL_SIZE).map(|_| random_answers::random_answers(&questionnaire, &mut rng).to_string()).collect();
+    let parsed: haveyoursay::domain::questionnaire::Questionnaire = serde_json::from_value(questionnaire.clone())?;
+    let bodies: Vec<String> = (0..BODY_POOL_SIZE)
+        .map(|_| {
+            let answers = haveyoursay::demo::random_answers(&parsed, &mut rng, "", &[]);
+            format!("{{\"answers\":{}}}", haveyoursay::domain::answers::canonical_json(&answers))
+        })
+        .collect();
     let submitter = Arc::new(Submitter {
         client: client.clone(),
         url: format!("{consultation_url}/responses"),
