@@ -106,7 +106,7 @@ impl Settings {
     pub fn writers(&self) -> usize {
         match self.database.writers {
             0 if self.database.url.starts_with("sqlite://") => 1,
-            0 => 4,
+            0 => 2,
             n => n,
         }
     }

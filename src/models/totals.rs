@@ -1,7 +1,7 @@
 //! The running totals: one row per consultation, per question and per option, kept in step with the responses.
 
 use crate::db::schema::{option_totals, question_totals, response_totals};
-use crate::db::DbConnection;
+use crate::db::{self, CounterDelta, DbConnection};
 use crate::domain::questionnaire::Questionnaire;
 use crate::results::tally::{OptionCounts, QuestionCounts, Tally};
 use diesel::prelude::*;
@@ -58,8 +58,8 @@ fn insert_rows(conn: &mut DbConnection, consultation_id: i64, t: &Tally) -> Quer
     Ok(())
 }
 
-/// Adds a tally to the totals, in key order (see `Tally`). Rows missing for any reason are created rather than
-/// lost.
+/// Adds a tally to the totals: three statements, whatever the number of questions and options. Rows missing
+/// for any reason (a version published without them) are created rather than lost.
 pub fn apply(conn: &mut DbConnection, consultation_id: i64, t: &Tally) -> QueryResult<()> {
     if t.is_empty() {
         return Ok(());
@@ -67,31 +67,54 @@ pub fn apply(conn: &mut DbConnection, consultation_id: i64, t: &Tally) -> QueryR
     diesel::update(response_totals::table.find(consultation_id))
         .set(response_totals::responses.eq(response_totals::responses + t.responses))
         .execute(conn)?;
-    let mut missing = Tally::default();
-    for (key, c) in &t.questions {
-        let updated = diesel::update(question_totals::table.find((consultation_id, key)))
-            .set((
-                question_totals::answered.eq(question_totals::answered + c.answered),
-                question_totals::not_shown.eq(question_totals::not_shown + c.not_shown),
-                question_totals::skipped.eq(question_totals::skipped + c.skipped),
-            ))
-            .execute(conn)?;
-        if updated == 0 {
-            missing.questions.insert(key.clone(), *c);
-        }
+    let question_rows: Vec<CounterDelta> = t
+        .questions
+        .iter()
+        .map(|(key, c)| CounterDelta { keys: vec![key.as_str()], add: vec![c.answered, c.not_shown, c.skipped] })
+        .collect();
+    let updated = db::add_to_counters(
+        conn,
+        "question_totals",
+        ("consultation_id", consultation_id),
+        &["question_key"],
+        &["answered", "not_shown", "skipped"],
+        &question_rows,
+    )?;
+    let option_rows: Vec<CounterDelta> = t
+        .options
+        .iter()
+        .map(|((q, o), c)| CounterDelta { keys: vec![q.as_str(), o.as_str()], add: vec![c.count, c.rank_sum] })
+        .collect();
+    let updated_options = db::add_to_counters(
+        conn,
+        "option_totals",
+        ("consultation_id", consultation_id),
+        &["question_key", "option_key"],
+        &["count", "rank_sum"],
+        &option_rows,
+    )?;
+    if updated < question_rows.len() || updated_options < option_rows.len() {
+        let existing = read_keys(conn, consultation_id)?;
+        let missing = Tally {
+            responses: 0,
+            questions: t
+                .questions
+                .iter()
+                .filter(|(k, _)| !existing.0.contains(*k))
+                .map(|(k, c)| (k.clone(), *c))
+                .collect(),
+            options: t.options.iter().filter(|(k, _)| !existing.1.contains(*k)).map(|(k, c)| (k.clone(), *c)).collect(),
+        };
+        insert_rows(conn, consultation_id, &missing)?;
     }
-    for ((question, option), c) in &t.options {
-        let updated = diesel::update(option_totals::table.find((consultation_id, question, option)))
-            .set((
-                option_totals::count.eq(option_totals::count + c.count),
-                option_totals::rank_sum.eq(option_totals::rank_sum + c.rank_sum),
-            ))
-            .execute(conn)?;
-        if updated == 0 {
-            missing.options.insert((question.clone(), option.clone()), *c);
-        }
-    }
-    insert_rows(conn, consultation_id, &missing)
+    Ok(())
+}
+
+type Keys = (std::collections::BTreeSet<String>, std::collections::BTreeSet<(String, String)>);
+
+fn read_keys(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<Keys> {
+    let t = read(conn, consultation_id)?;
+    Ok((t.questions.into_keys().collect(), t.options.into_keys().collect()))
 }
 
 /// Reads a consultation's totals: a handful of indexed rows, whatever the number of responses.

@@ -16,6 +16,7 @@ use crate::submissions::Submitter;
 use actix_web::{http::header, middleware, web, HttpResponse};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 /// What every handler can reach.
 pub struct AppState {
@@ -24,11 +25,23 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub timezone: chrono_tz::Tz,
     questionnaires: RwLock<HashMap<i64, Arc<Questionnaire>>>,
+    recent: RwLock<HashMap<String, (Instant, Consultation)>>,
 }
+
+/// How long the submission path may reuse a consultation it has read. The writer checks the consultation's
+/// phase again inside the transaction that stores a response, so this only saves a read per request.
+const RECENT: Duration = Duration::from_secs(1);
 
 impl AppState {
     pub fn new(pool: Pool, submitter: Submitter, settings: Arc<Settings>) -> anyhow::Result<AppState> {
-        Ok(AppState { pool, submitter, timezone: settings.timezone()?, settings, questionnaires: RwLock::default() })
+        Ok(AppState {
+            pool,
+            submitter,
+            timezone: settings.timezone()?,
+            settings,
+            questionnaires: RwLock::default(),
+            recent: RwLock::default(),
+        })
     }
 
     /// Runs database work on the blocking pool, off the async workers.
@@ -56,6 +69,26 @@ impl AppState {
             .ok_or(AppError::NotFound)?;
         let version_id = c.current_version_id.ok_or(AppError::NotFound)?;
         let q = self.questionnaire(version_id).await?;
+        Ok((c, q))
+    }
+
+    /// As `consultation`, but reusing a read up to a second old: for the submission path, whose writer has the
+    /// last word on whether the consultation is open.
+    pub async fn recent_consultation(&self, slug: &str) -> Result<(Consultation, Arc<Questionnaire>), AppError> {
+        let hit = self
+            .recent
+            .read()
+            .expect("cache lock")
+            .get(slug)
+            .filter(|(at, _)| at.elapsed() < RECENT)
+            .map(|(_, c)| c.clone());
+        if let Some(c) = hit {
+            if let Some(version_id) = c.current_version_id {
+                return Ok((c, self.questionnaire(version_id).await?));
+            }
+        }
+        let (c, q) = self.consultation(slug).await?;
+        self.recent.write().expect("cache lock").insert(slug.to_string(), (Instant::now(), c.clone()));
         Ok((c, q))
     }
 

@@ -7,7 +7,7 @@ use crate::models::response::Channel;
 use crate::submissions::{Outcome, Submission, SubmitError};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Deserialize;
 
@@ -28,8 +28,8 @@ pub async fn create(
     mut payload: web::Payload,
 ) -> Result<HttpResponse, Problem> {
     let key = idempotency_key(&request)?;
-    let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !content_type.starts_with("application/json") {
+    let is_json = matches!(request.mime_type(), Ok(Some(m)) if m.essence_str() == "application/json");
+    if !is_json {
         return Err(bad_request(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Send the response as application/json"));
     }
     let mut bytes = web::BytesMut::new();
@@ -52,7 +52,7 @@ pub async fn create(
         )
     })?;
 
-    let (c, q) = state.consultation(&slug).await?;
+    let (c, q) = state.recent_consultation(&slug).await?;
     let version_id = c.current_version_id.unwrap_or_default();
     let answers = validation::from_json(&q, &body.answers).map_err(|problems| {
         let errors = problems.into_iter().map(|p| FieldProblem { question: p.question, message: p.message }).collect();
