@@ -16,6 +16,8 @@ pub enum AppError {
     Forbidden(String),
     #[error("The service is busy")]
     Overloaded,
+    #[error("What you sent is too large")]
+    TooLarge,
     #[error("Sorry, there is a problem with the service")]
     Internal(#[from] anyhow::Error),
 }
@@ -43,6 +45,7 @@ impl AppError {
         match self {
             AppError::NotFound => "If you typed the web address, check it is correct.".into(),
             AppError::BadRequest(m) | AppError::Forbidden(m) => m.clone(),
+            AppError::TooLarge => "Go back, shorten your answers and try again.".into(),
             AppError::Overloaded => {
                 "Too many people are using the service. Your answers are saved: try again in a minute.".into()
             }
@@ -58,6 +61,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

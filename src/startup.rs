@@ -30,12 +30,13 @@ impl Application {
             .with_context(|| format!("could not listen on {}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
         let static_dir = assets.join("static");
+        let https = settings.site.secure_cookies;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(actix_web::web::PayloadConfig::new(256 * 1024))
                 .app_data(actix_web::web::FormConfig::default().limit(256 * 1024))
-                .wrap(web::security_headers())
+                .wrap(web::security_headers(https))
                 .wrap(tracing_logger())
                 .service(actix_files::Files::new("/static", &static_dir).prefer_utf8(true))
                 .configure(web::routes)
@@ -57,8 +58,35 @@ impl Application {
         self.pool.clone()
     }
 
+    /// Serves until stopped, sweeping expired journeys meanwhile.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let sweeper = tokio::spawn(sweep_expired_journeys(self.pool.clone()));
+        let result = self.server.await;
+        sweeper.abort();
+        result
+    }
+}
+
+/// How often answers in progress past their expiry are deleted. Safe with several instances: deleting twice is
+/// harmless.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+async fn sweep_expired_journeys(pool: Pool) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        let pool = pool.clone();
+        let swept = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+            let mut conn = pool.get()?;
+            Ok(crate::models::journey::delete_expired(&mut conn, crate::models::now())?)
+        })
+        .await;
+        match swept {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(journeys = n, "expired journeys deleted"),
+            Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "sweeping expired journeys failed"),
+            Err(e) => tracing::warn!(error = %e, "the journey sweeper stopped"),
+        }
     }
 }
 

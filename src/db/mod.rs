@@ -110,6 +110,8 @@ pub fn connect(url: &str, max_connections: u32) -> anyhow::Result<(Pool, Backend
     }
     let pool = r2d2::Pool::builder()
         .max_size(max_connections)
+        // Open connections as they are needed rather than all at start-up.
+        .min_idle(Some(2))
         .connection_timeout(Duration::from_secs(10))
         .build(ConnectionManager { backend: backend.clone() })
         .with_context(|| format!("could not connect to the database at {}", redacted(url)))?;

@@ -286,7 +286,14 @@ pub fn from_form(questions: &[&Question], shown: impl Fn(&str) -> bool, form: &F
     let mut problems = Vec::new();
     for q in questions.iter().copied().filter(|q| shown(&q.key)) {
         match form_value(q, form) {
-            Err(message) => problems.push(Problem::new(q, message)),
+            Err(FormError::Whole(message)) => problems.push(Problem::new(q, message)),
+            Err(FormError::OnPart(part, message)) => problems.push(Problem {
+                field: match part {
+                    "day" => field_id(&q.key),
+                    _ => format!("{}-{part}", field_id(&q.key)),
+                },
+                ..Problem::new(q, message)
+            }),
             Ok(None) if q.required => problems.push(Problem::new(q, required_message(q))),
             Ok(None) => {
                 if !first(form, &format!("q.{}.other", q.key)).is_empty() && q.other_option().is_some() {
@@ -309,13 +316,32 @@ pub fn from_form(questions: &[&Question], shown: impl Fn(&str) -> bool, form: &F
     (answers, problems)
 }
 
-fn form_value(q: &Question, form: &Form) -> Result<Option<Value>, String> {
+/// What is wrong with a form value: the message, and the part of a date it is about (GOV.UK links a missing
+/// month to the month field).
+enum FormError {
+    Whole(String),
+    OnPart(&'static str, String),
+}
+
+impl From<String> for FormError {
+    fn from(message: String) -> Self {
+        FormError::Whole(message)
+    }
+}
+
+impl From<&str> for FormError {
+    fn from(message: &str) -> Self {
+        FormError::Whole(message.to_string())
+    }
+}
+
+fn form_value(q: &Question, form: &Form) -> Result<Option<Value>, FormError> {
     let name = format!("q.{}", q.key);
     Ok(match q.kind {
         Kind::SingleChoice | Kind::Scale => {
             let values = form.get(&name).map(Vec::as_slice).unwrap_or_default();
             if values.len() > 1 {
-                return Err(format!("Select only one option for ‘{}’", q.prompt));
+                return Err(format!("Select only one option for ‘{}’", q.prompt).into());
             }
             Some(first(form, &name).to_string()).filter(|s| !s.is_empty()).map(Value::Choice)
         }
@@ -351,7 +377,7 @@ fn form_value(q: &Question, form: &Form) -> Result<Option<Value>, String> {
                 .map(|(n, _)| *n)
                 .collect();
             if !missing.is_empty() {
-                return Err(format!("Date must include a {}", missing.join(" and a ")));
+                return Err(FormError::OnPart(missing[0], format!("Date must include a {}", missing.join(" and a "))));
             }
             let date = match (d.parse::<u32>(), m.parse::<u32>(), y.parse::<i32>()) {
                 (Ok(d), Ok(m), Ok(y)) if y >= 1000 => NaiveDate::from_ymd_opt(y, m, d),
@@ -375,7 +401,7 @@ fn form_value(q: &Question, form: &Form) -> Result<Option<Value>, String> {
             }
             by_rank.sort();
             if by_rank.iter().enumerate().any(|(i, (rank, _))| *rank != i + 1) {
-                return Err(rank_message(q));
+                return Err(rank_message(q).into());
             }
             Some(Value::Ranking(by_rank.into_iter().map(|(_, k)| k).collect()))
         }

@@ -122,9 +122,16 @@ impl AppState {
     }
 }
 
-/// The security headers on every response: a strict CSP (no inline script or style), no framing, no sniffing.
-pub fn security_headers() -> middleware::DefaultHeaders {
-    middleware::DefaultHeaders::new()
+/// The security headers on every response: a strict CSP (no inline script or style), no framing, no sniffing,
+/// and HSTS when the site is served over HTTPS (the `secure_cookies` setting).
+pub fn security_headers(https: bool) -> middleware::DefaultHeaders {
+    let headers = if https {
+        middleware::DefaultHeaders::new()
+            .add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"))
+    } else {
+        middleware::DefaultHeaders::new()
+    };
+    headers
         .add((
             header::CONTENT_SECURITY_POLICY,
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \

@@ -21,23 +21,30 @@ pub struct TestApp {
     /// Follows no redirects and keeps cookies, like a browser whose every step the test checks.
     pub client: reqwest::Client,
     _dir: tempfile::TempDir,
+    /// The PostgreSQL server's admin URL and this test's database on it, dropped with the app.
+    postgres: Option<(String, String)>,
 }
 
-/// Starts the app with the demo consultations loaded.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.postgres.take() {
+            // FORCE closes the connections the app's pool still holds.
+            if let Ok(mut admin) = diesel::PgConnection::establish(&admin_url) {
+                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// Starts the app over a fresh database with the demo consultations loaded.
 pub async fn spawn_app() -> TestApp {
-    spawn(true).await
-}
-
-/// Starts the app with an empty database.
-pub async fn spawn_empty_app() -> TestApp {
-    spawn(false).await
-}
-
-async fn spawn(with_demo: bool) -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let database_url = match std::env::var("TEST_DATABASE_URL") {
-        Ok(admin_url) => fresh_postgres_database(&admin_url),
-        Err(_) => format!("sqlite://{}", dir.path().join("test.db").display()),
+    let (database_url, postgres) = match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) => {
+            let (url, name) = fresh_postgres_database(&admin_url);
+            (url, Some((admin_url, name)))
+        }
+        Err(_) => (format!("sqlite://{}", dir.path().join("test.db").display()), None),
     };
     let overrides = Overrides {
         environment: Some("test".into()),
@@ -48,9 +55,7 @@ async fn spawn(with_demo: bool) -> TestApp {
     haveyoursay::telemetry::init(&settings.log);
     let app = tokio::task::spawn_blocking(move || {
         let app = Application::build(settings).expect("the application builds");
-        if with_demo {
-            haveyoursay::demo::load(&app.pool()).expect("the demo loads");
-        }
+        haveyoursay::demo::load(&app.pool()).expect("the demo loads");
         app
     })
     .await
@@ -60,16 +65,16 @@ async fn spawn(with_demo: bool) -> TestApp {
     tokio::spawn(app.run_until_stopped());
     let client =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-    TestApp { address, pool, database_url, client, _dir: dir }
+    TestApp { address, pool, database_url, client, _dir: dir, postgres }
 }
 
-/// Creates `hys_test_<random>` on the server named by `admin_url` and returns its URL.
-fn fresh_postgres_database(admin_url: &str) -> String {
+/// Creates `hys_test_<random>` on the server named by `admin_url` and returns its URL and name.
+fn fresh_postgres_database(admin_url: &str) -> (String, String) {
     let name = format!("hys_test_{}", haveyoursay::domain::reference::new_token());
     let mut admin = diesel::PgConnection::establish(admin_url).expect("TEST_DATABASE_URL answers");
     admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("a test database is created");
     let base = admin_url.rsplit_once('/').map_or(admin_url, |(base, _)| base);
-    format!("{base}/{name}")
+    (format!("{base}/{name}"), name)
 }
 
 pub struct Page {

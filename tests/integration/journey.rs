@@ -836,7 +836,8 @@ async fn every_kind_of_question_explains_what_is_wrong_and_keeps_what_was_entere
             ],
         )
         .await;
-    assert_problem(&p, "q-last_home_visit_date", "last_home_visit_date", "Date must include a month");
+    // As in the GOV.UK date pattern, a missing part is linked to that part's field.
+    assert_problem(&p, "q-last_home_visit_date-month", "last_home_visit_date", "Date must include a month");
     assert_eq!(input_value(&p.body, "q.last_home_visit_date.day").as_deref(), Some("14"));
     assert_eq!(input_value(&p.body, "q.last_home_visit_date.month").as_deref(), Some(""));
     assert_eq!(input_value(&p.body, "q.last_home_visit_date.year").as_deref(), Some("2024"));

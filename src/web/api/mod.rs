@@ -96,6 +96,12 @@ impl From<crate::error::AppError> for Problem {
             AppError::BadRequest(m) => Problem::new(StatusCode::BAD_REQUEST, "/problems/bad-request", "Bad request", m),
             AppError::Forbidden(m) => Problem::new(StatusCode::FORBIDDEN, "/problems/forbidden", "Forbidden", m),
             AppError::Overloaded => overloaded(),
+            AppError::TooLarge => Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "/problems/too-large",
+                "Request body too large",
+                "Send less",
+            ),
             AppError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "API request failed");
                 Problem::new(

@@ -170,10 +170,10 @@ async fn save_page(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     request: HttpRequest,
-    body: web::Bytes,
+    body: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let (slug, key) = path.into_inner();
-    let form = form::parse(&body)?;
+    let form = form::read(body).await?;
     let ctx = load(&state, &slug, &request).await?;
     let j = match gate(&state, &ctx, &slug, true) {
         Gate::Go(j) => j,
@@ -386,9 +386,9 @@ async fn submit(
     state: web::Data<AppState>,
     slug: web::Path<String>,
     request: HttpRequest,
-    body: web::Bytes,
+    body: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let form = form::parse(&body)?;
+    let form = form::read(body).await?;
     let ctx = load(&state, &slug, &request).await?;
     let j = match gate(&state, &ctx, &slug, true) {
         Gate::Go(j) => j,
