@@ -376,6 +376,39 @@ async fn fifty_concurrent_retries_store_one_response() {
     assert_eq!(results["responses"], before + 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_conflicting_response_sent_with_others_fails_alone() {
+    let app = spawn_app().await;
+    let q = questionnaire(&app, IRMP).await;
+    let before = app.stored_responses(IRMP).await;
+    // One stored response whose key ten later requests reuse with other answers, sent at once with forty
+    // new responses, so they share batches.
+    let first = random_body(&q, 100);
+    assert_eq!(app.post_response(IRMP, "taken", &first).await.status().as_u16(), 201);
+    let requests: Vec<(u64, String, Value)> = (0..50u64)
+        .map(|i| {
+            let body = random_body(&q, 200 + i);
+            match i % 5 {
+                0 if body == first => (i, "taken".to_string(), random_body(&q, 999)),
+                0 => (i, "taken".to_string(), body),
+                _ => (i, format!("new-{i}"), body),
+            }
+        })
+        .collect();
+    let replies = futures_util::future::join_all(requests.iter().map(|(i, key, body)| {
+        let app = &app;
+        async move { (*i, app.post_response(IRMP, key, body).await.status().as_u16()) }
+    }))
+    .await;
+    for (i, status) in replies {
+        let expected = if i % 5 == 0 { 422 } else { 201 };
+        assert_eq!(status, expected, "request {i}");
+    }
+    assert_eq!(app.stored_responses(IRMP).await, before + 41);
+    let (_, results) = app.get_json(&format!("/api/v1/consultations/{IRMP}/results")).await;
+    assert_eq!(results["responses"], before + 41);
+}
+
 /// The Wilson score 95% interval for `k` of `n`, as percentages to one decimal place, worked out here apart from
 /// the application's own.
 fn wilson(k: f64, n: f64) -> [f64; 2] {
