@@ -5,7 +5,6 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
-pub mod error;
 pub mod models;
 pub mod results;
 pub mod startup;

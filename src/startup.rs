@@ -34,8 +34,6 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .app_data(actix_web::web::PayloadConfig::new(256 * 1024))
-                .app_data(actix_web::web::FormConfig::default().limit(256 * 1024))
                 .wrap(web::security_headers(https))
                 .wrap(tracing_logger())
                 .service(actix_files::Files::new("/static", &static_dir).prefer_utf8(true))

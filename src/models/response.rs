@@ -1,8 +1,10 @@
 //! Responses and their answers.
 
+use super::questionnaire;
 use crate::db::schema::{answers, responses};
 use crate::db::{on_backend, DbConnection};
-use crate::domain::answers::Answers;
+use crate::domain::answers::{Answer, Answers, Value};
+use crate::results::tally::Tally;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::collections::HashMap;
@@ -141,4 +143,33 @@ pub fn all_with_answers(
 
 pub fn count(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<i64> {
     responses::table.filter(responses::consultation_id.eq(consultation_id)).count().get_result(conn)
+}
+
+/// Recounts every response of a consultation from its stored answers, against the version each answered,
+/// independently of the running totals: what they must always equal.
+pub fn recount(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<Tally> {
+    let (responses, stored) = all_with_answers(conn, consultation_id)?;
+    let mut versions = HashMap::new();
+    let mut by_response: HashMap<i64, Answers> = HashMap::new();
+    for (response_id, version_id) in &responses {
+        if !versions.contains_key(version_id) {
+            versions.insert(*version_id, questionnaire::load(conn, *version_id)?);
+        }
+        by_response.insert(*response_id, Answers::new());
+    }
+    let version_of: HashMap<i64, i64> = responses.iter().copied().collect();
+    for a in stored {
+        let q = &versions[&version_of[&a.response_id]];
+        let Some(kind) = q.question(&a.question_key).map(|qq| qq.kind) else { continue };
+        let Some(value) = Value::from_stored(kind, &a.value) else { continue };
+        by_response
+            .get_mut(&a.response_id)
+            .expect("answers belong to responses")
+            .insert(a.question_key, Answer { value, other: a.other_text });
+    }
+    let mut tally = Tally::default();
+    for (response_id, version_id) in &responses {
+        tally.add(&versions[version_id], &by_response[response_id]);
+    }
+    Ok(tally)
 }

@@ -2,6 +2,7 @@
 //! call the domain and the models, and render or redirect.
 
 pub mod api;
+pub mod error;
 pub mod public;
 pub mod render;
 
@@ -9,10 +10,10 @@ use crate::auth::{Viewer, Visibility};
 use crate::config::Settings;
 use crate::db::{DbConnection, Pool};
 use crate::domain::questionnaire::Questionnaire;
-use crate::error::AppError;
 use crate::models::{consultation, consultation::Consultation, questionnaire, totals};
 use crate::results::{self, report::Report};
 use crate::submissions::Submitter;
+use crate::web::error::AppError;
 use actix_web::{http::header, middleware, web, HttpResponse};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -120,6 +121,34 @@ impl AppState {
         let time = local.format("%-I:%M%P").to_string().replace(":00", "");
         format!("{time} on {}", local.format("%-d %B %Y"))
     }
+}
+
+/// The largest request body accepted, form or JSON: a page of long answers, percent-encoded, or the longest
+/// possible response, is well inside it.
+pub const MAX_BODY: usize = 256 * 1024;
+/// How much of an oversized body is read and discarded before answering 413, so that the client, still
+/// sending, receives the answer instead of a reset connection.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Reads a request body of at most `MAX_BODY` bytes.
+pub async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, AppError> {
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    let mut seen = 0;
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| AppError::BadRequest("The request body could not be read.".into()))?;
+        seen += chunk.len();
+        if seen > DRAIN_LIMIT {
+            break;
+        }
+        if seen <= MAX_BODY {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    if seen > MAX_BODY {
+        return Err(AppError::TooLarge);
+    }
+    Ok(body)
 }
 
 /// The security headers on every response: a strict CSP (no inline script or style), no framing, no sniffing,

@@ -6,5 +6,6 @@ mod bad_input;
 mod browser;
 mod helpers;
 mod journey;
+mod openapi;
 mod smoke;
 mod totals;

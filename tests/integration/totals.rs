@@ -4,8 +4,9 @@
 use crate::api::{every_kind, questionnaire, random_body};
 use crate::helpers::{spawn_app, TestApp, CLOSED, IRMP};
 use haveyoursay::domain::questionnaire::Questionnaire;
+use haveyoursay::models::response::recount;
 use haveyoursay::models::{consultation, questionnaire as versions, totals};
-use haveyoursay::results::{recount::recount, report};
+use haveyoursay::results::report;
 use proptest::prelude::*;
 use serde_json::Value;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -88,9 +88,9 @@ impl ResponseError for Problem {
     }
 }
 
-impl From<crate::error::AppError> for Problem {
-    fn from(e: crate::error::AppError) -> Problem {
-        use crate::error::AppError;
+impl From<crate::web::error::AppError> for Problem {
+    fn from(e: crate::web::error::AppError) -> Problem {
+        use crate::web::error::AppError;
         match e {
             AppError::NotFound => Problem::not_found(),
             AppError::BadRequest(m) => Problem::new(StatusCode::BAD_REQUEST, "/problems/bad-request", "Bad request", m),

@@ -8,11 +8,8 @@ use crate::submissions::{Outcome, Submission, SubmitError};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
 use serde::Deserialize;
 
-/// The largest response body accepted. The longest possible demo response is well under a tenth of this.
-const MAX_BODY: usize = 256 * 1024;
 const MAX_KEY_LENGTH: usize = 200;
 
 #[derive(Deserialize)]
@@ -25,26 +22,14 @@ pub async fn create(
     state: web::Data<AppState>,
     slug: web::Path<String>,
     request: HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse, Problem> {
     let key = idempotency_key(&request)?;
     let is_json = matches!(request.mime_type(), Ok(Some(m)) if m.essence_str() == "application/json");
     if !is_json {
         return Err(bad_request(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Send the response as application/json"));
     }
-    let mut bytes = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| bad_request(StatusCode::BAD_REQUEST, "The request body could not be read"))?;
-        if bytes.len() + chunk.len() > MAX_BODY {
-            return Err(Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "/problems/too-large",
-                "Request body too large",
-                format!("A response body may be at most {} KiB", MAX_BODY / 1024),
-            ));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
+    let bytes = crate::web::read_body(payload).await?;
     let body: Body = serde_json::from_slice(&bytes).map_err(|e| {
         bad_request(
             StatusCode::BAD_REQUEST,

@@ -1,24 +1,12 @@
 //! Reading a submitted HTML form strictly: every name and value must be valid UTF-8 once percent-decoded.
 
 use crate::domain::validation::Form;
-use crate::error::AppError;
+use crate::web::error::AppError;
 use percent_encoding::percent_decode;
 
-/// The largest form accepted: a page of long answers, percent-encoded, is well inside it.
-const MAX_FORM: usize = 256 * 1024;
-
 /// Reads a form body with a hard size limit and parses it.
-pub async fn read(mut payload: actix_web::web::Payload) -> Result<Form, AppError> {
-    use futures_util::StreamExt;
-    let mut body = actix_web::web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
-        if body.len() + chunk.len() > MAX_FORM {
-            return Err(AppError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    parse(&body)
+pub async fn read(payload: actix_web::web::Payload) -> Result<Form, AppError> {
+    parse(&crate::web::read_body(payload).await?)
 }
 
 /// Parses an `application/x-www-form-urlencoded` body into every value of every field.

@@ -5,8 +5,8 @@ mod form;
 mod journey;
 
 use crate::auth::Viewer;
-use crate::error::AppError;
 use crate::models::{consultation, consultation::Consultation, now};
+use crate::web::error::AppError;
 use crate::web::render::{markdown, page, page_with_status};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
