@@ -2,6 +2,7 @@
 //! SQLite pragmas that make an acknowledged write durable; embedded migrations; the write transaction.
 //! Backend-specific SQL lives here and nowhere else.
 
+pub mod bulk;
 pub mod schema;
 
 use anyhow::{bail, Context};
@@ -172,70 +173,6 @@ where
             Err(e)
         }
     }
-}
-
-/// One row's change to a table of counters: the text key columns that pick the row, then the amounts to add.
-pub struct CounterDelta<'a> {
-    pub keys: Vec<&'a str>,
-    pub add: Vec<i64>,
-}
-
-/// Adds to counter columns in one statement, for every row at once: `UPDATE … FROM (SELECT … UNION ALL …)`,
-/// which both backends understand (SQLite since 3.33), with their own placeholders. Returns the rows updated;
-/// `scope` (a column and its value) is matched on every row. Table and column names are the caller's constants.
-pub fn add_to_counters(
-    conn: &mut DbConnection,
-    table: &str,
-    scope: (&str, i64),
-    key_columns: &[&str],
-    counter_columns: &[&str],
-    rows: &[CounterDelta],
-) -> diesel::QueryResult<usize> {
-    use diesel::sql_types::{BigInt, Text};
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let postgres = matches!(conn, DbConnection::Postgresql(_));
-    let mut n = 0;
-    let mut next = || {
-        n += 1;
-        if postgres {
-            format!("${n}")
-        } else {
-            "?".to_string()
-        }
-    };
-    let selects: Vec<String> = rows
-        .iter()
-        .map(|_| {
-            let mut columns: Vec<String> =
-                key_columns.iter().map(|c| format!("CAST({} AS TEXT) AS {c}", next())).collect();
-            columns.extend(counter_columns.iter().map(|c| format!("CAST({} AS BIGINT) AS {c}", next())));
-            format!("SELECT {}", columns.join(", "))
-        })
-        .collect();
-    let sets: Vec<String> = counter_columns.iter().map(|c| format!("{c} = {table}.{c} + v.{c}")).collect();
-    let matches: Vec<String> = key_columns.iter().map(|c| format!("{table}.{c} = v.{c}")).collect();
-    let sql = format!(
-        "UPDATE {table} SET {} FROM ({}) AS v WHERE {table}.{} = {} AND {}",
-        sets.join(", "),
-        selects.join(" UNION ALL "),
-        scope.0,
-        next(),
-        matches.join(" AND ")
-    );
-    on_backend!(conn, |c| {
-        let mut query = diesel::sql_query(sql.as_str()).into_boxed();
-        for row in rows {
-            for key in &row.keys {
-                query = query.bind::<Text, _>(key.to_string());
-            }
-            for add in &row.add {
-                query = query.bind::<BigInt, _>(*add);
-            }
-        }
-        diesel::RunQueryDsl::execute(query.bind::<BigInt, _>(scope.1), c)
-    })
 }
 
 /// Whether an error is a unique-key violation (the same on both backends through diesel).

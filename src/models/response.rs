@@ -1,6 +1,7 @@
 //! Responses and their answers.
 
 use super::questionnaire;
+use crate::db::bulk::{self, AnswerRow};
 use crate::db::schema::{answers, responses};
 use crate::db::{on_backend, DbConnection};
 use crate::domain::answers::{Answer, Answers, Value};
@@ -43,16 +44,6 @@ pub struct NewResponse<'a> {
     pub submitted_at: NaiveDateTime,
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = answers)]
-struct NewAnswer<'a> {
-    consultation_id: i64,
-    response_id: i64,
-    question_key: &'a str,
-    value: String,
-    other_text: Option<&'a str>,
-}
-
 /// Rows per multi-row statement, well inside both backends' limits on bound parameters.
 const ROWS_PER_STATEMENT: usize = 2_000;
 
@@ -67,12 +58,12 @@ pub fn insert_many(conn: &mut DbConnection, new: &[NewResponse], given: &[&Answe
             .get_results(c))?;
         ids.extend(stored.into_iter().map(|(id, key)| (key, id)));
     }
-    let rows: Vec<NewAnswer> = new
+    let rows: Vec<AnswerRow> = new
         .iter()
         .zip(given)
         .flat_map(|(r, answers)| {
             let response_id = ids[r.idempotency_key];
-            answers.iter().map(move |(key, answer)| NewAnswer {
+            answers.iter().map(move |(key, answer)| AnswerRow {
                 consultation_id: r.consultation_id,
                 response_id,
                 question_key: key,
@@ -81,10 +72,7 @@ pub fn insert_many(conn: &mut DbConnection, new: &[NewResponse], given: &[&Answe
             })
         })
         .collect();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        on_backend!(conn, |c| diesel::insert_into(answers::table).values(chunk).execute(c))?;
-    }
-    Ok(())
+    bulk::insert_answers(conn, &rows)
 }
 
 /// The reference and fingerprint stored under each of `keys` that is already used.

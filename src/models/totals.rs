@@ -1,7 +1,8 @@
 //! The running totals: one row per consultation, per question and per option, kept in step with the responses.
 
+use crate::db::bulk::{self, CounterDelta};
 use crate::db::schema::{option_totals, question_totals, response_totals};
-use crate::db::{self, CounterDelta, DbConnection};
+use crate::db::DbConnection;
 use crate::domain::questionnaire::Questionnaire;
 use crate::results::tally::{OptionCounts, QuestionCounts, Tally};
 use diesel::prelude::*;
@@ -72,7 +73,7 @@ pub fn apply(conn: &mut DbConnection, consultation_id: i64, t: &Tally) -> QueryR
         .iter()
         .map(|(key, c)| CounterDelta { keys: vec![key.as_str()], add: vec![c.answered, c.not_shown, c.skipped] })
         .collect();
-    let updated = db::add_to_counters(
+    let updated = bulk::add_to_counters(
         conn,
         "question_totals",
         ("consultation_id", consultation_id),
@@ -85,7 +86,7 @@ pub fn apply(conn: &mut DbConnection, consultation_id: i64, t: &Tally) -> QueryR
         .iter()
         .map(|((q, o), c)| CounterDelta { keys: vec![q.as_str(), o.as_str()], add: vec![c.count, c.rank_sum] })
         .collect();
-    let updated_options = db::add_to_counters(
+    let updated_options = bulk::add_to_counters(
         conn,
         "option_totals",
         ("consultation_id", consultation_id),
