@@ -1,7 +1,7 @@
 //! Storing responses with group commit. Handlers validate a response, then hand it to a writer thread; the
 //! writer takes every response waiting, stores them all in one transaction (one fsync), applies their summed
-//! running totals in the same transaction, and only then acknowledges each. Each response is stored inside its
-//! own savepoint, so one that conflicts never fails its neighbours.
+//! running totals in the same transaction, and only then acknowledges each. A response that conflicts (its key
+//! used before) is settled alone, so it never fails its neighbours.
 
 use crate::db::{self, DbConnection, Pool};
 use crate::domain::answers::{canonical_json, Answers};
@@ -119,10 +119,11 @@ fn writer(pool: Pool, jobs: Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let result = pool
-            .get()
-            .map_err(anyhow::Error::from)
-            .and_then(|mut conn| store_batch(&mut conn, &batch).map_err(anyhow::Error::from));
+        // A panic is a bug, but it must not stop every later response being stored: it fails this batch alone.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.get().map_err(anyhow::Error::from).and_then(|mut conn| Ok(store_batch(&mut conn, &batch)?))
+        }))
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the response writer panicked")));
         match result {
             Ok(outcomes) => {
                 for (job, outcome) in batch.into_iter().zip(outcomes) {

@@ -98,8 +98,11 @@ impl r2d2::ManageConnection for ConnectionManager {
         conn.batch_execute("SELECT 1").map_err(diesel::ConnectionError::CouldntSetupConfiguration)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// A connection still inside a transaction (its user panicked part-way) is discarded rather than reused:
+    /// on SQLite it would hold the write lock.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        type Manager = <DbConnection as Connection>::TransactionManager;
+        !matches!(Manager::transaction_manager_status_mut(conn).transaction_depth(), Ok(None))
     }
 }
 
