@@ -19,14 +19,17 @@ pub fn init(dir: &std::path::Path, council_name: &str, service_name: &str) -> an
         return Ok(());
     }
     let glob = dir.join("**").join("*.html");
-    let tera = tera::Tera::new(&glob.to_string_lossy())
+    let mut tera = tera::Tera::new(&glob.to_string_lossy())
         .with_context(|| format!("could not load the templates in {}", dir.display()))?;
+    tera.register_filter("one_decimal", one_decimal);
     let _ = TEMPLATES.set(Templates { tera, council_name: council_name.into(), service_name: service_name.into() });
     Ok(())
 }
 
-pub fn council_name() -> &'static str {
-    TEMPLATES.get().map_or("", |t| t.council_name.as_str())
+/// Formats a number with one decimal place ("59.0"), as every published percentage is given.
+fn one_decimal(value: &tera::Value, _: &std::collections::HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    let n = value.as_f64().ok_or_else(|| tera::Error::msg("one_decimal takes a number"))?;
+    Ok(tera::Value::String(format!("{n:.1}")))
 }
 
 /// Renders `template` with the shared context added. A template that fails to render is a bug: it is logged

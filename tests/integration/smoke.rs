@@ -70,3 +70,23 @@ fn the_sqlite_file_and_its_folder_are_created() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("irmp-2027 (loaded)"), "{stdout}");
 }
+
+#[tokio::test]
+async fn the_public_results_page_shows_the_api_figures_with_their_bases() {
+    let app = spawn_app().await;
+    let (_, results) = app.get_json(&format!("/api/v1/consultations/{IRMP}/results")).await;
+    let page = app.get(&format!("/consultations/{IRMP}/results")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(&format!("{} responses so far", results["responses"])), "the total");
+    for question in results["questions"].as_array().unwrap() {
+        assert!(page.body.contains(&format!("{} answered", question["base"])), "the base of {}", question["key"]);
+        for option in question["options"].as_array().unwrap() {
+            if let Some(percent) = option["percent"].as_f64() {
+                let low = option["ci95"][0].as_f64().unwrap();
+                let high = option["ci95"][1].as_f64().unwrap();
+                let cells = format!("{percent:.1}%</td>\n            <td class=\"hys-table__cell hys-table__cell--numeric\">{low:.1}% to {high:.1}%");
+                assert!(page.body.contains(&cells), "{} {}: {cells}", question["key"], option["key"]);
+            }
+        }
+    }
+}
