@@ -80,12 +80,15 @@ impl Submitter {
     /// that overload is shed quickly instead of piling up.
     pub fn start(pool: Pool, writers: usize, queue_limit: usize) -> Submitter {
         let (queue, jobs) = crossbeam_channel::bounded(queue_limit);
+        // Each writer adds to a stripe of its own; other instances start at other stripes.
+        let first_stripe = rand::random_range(0..totals::STRIPES);
         for n in 0..writers.max(1) {
             let pool = pool.clone();
             let jobs = jobs.clone();
+            let stripe = (first_stripe + n as i32) % totals::STRIPES;
             std::thread::Builder::new()
                 .name(format!("response-writer-{n}"))
-                .spawn(move || writer(pool, jobs))
+                .spawn(move || writer(pool, jobs, stripe))
                 .expect("the writer thread starts");
         }
         Submitter { queue }
@@ -110,7 +113,7 @@ impl Submitter {
     }
 }
 
-fn writer(pool: Pool, jobs: Receiver<Job>) {
+fn writer(pool: Pool, jobs: Receiver<Job>, stripe: i32) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -121,7 +124,7 @@ fn writer(pool: Pool, jobs: Receiver<Job>) {
         }
         // A panic is a bug, but it must not stop every later response being stored: it fails this batch alone.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            pool.get().map_err(anyhow::Error::from).and_then(|mut conn| Ok(store_batch(&mut conn, &batch)?))
+            pool.get().map_err(anyhow::Error::from).and_then(|mut conn| Ok(store_batch(&mut conn, &batch, stripe)?))
         }))
         .unwrap_or_else(|_| Err(anyhow::anyhow!("the response writer panicked")));
         match result {
@@ -157,6 +160,7 @@ fn writer(pool: Pool, jobs: Receiver<Job>) {
 fn store_batch(
     conn: &mut DbConnection,
     batch: &[Job],
+    stripe: i32,
 ) -> Result<Vec<Result<Outcome, anyhow::Error>>, diesel::result::Error> {
     db::write(conn, |conn| {
         let now = models::now();
@@ -225,9 +229,9 @@ fn store_batch(
                     .add(&job.submission.questionnaire, &job.submission.answers);
             }
         }
-        // In consultation order, so that writers never wait on each other's total rows in a cycle.
+        // In consultation order, so that writers sharing a stripe never wait on each other's rows in a cycle.
         for (id, tally) in &tallies {
-            totals::apply(conn, *id, tally)?;
+            totals::apply(conn, *id, stripe, tally)?;
         }
         Ok(outcomes.into_iter().map(|o| o.expect("every job has an outcome")).collect())
     })

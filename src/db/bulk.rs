@@ -18,12 +18,12 @@ pub struct CounterDelta<'a> {
 }
 
 /// Adds to counter columns of many rows in one statement, `UPDATE … FROM (rows) AS v`. Returns the rows
-/// updated. `scope` (a column and its value) is matched on every row. Table and column names are the caller's
-/// constants, never input.
+/// updated. `scope` (columns and their values) is matched on every row. Table and column names are the
+/// caller's constants, never input.
 pub fn add_to_counters(
     conn: &mut DbConnection,
     table: &str,
-    scope: (&str, i64),
+    scope: &[(&str, i64)],
     key_columns: &[&str],
     counter_columns: &[&str],
     rows: &[CounterDelta],
@@ -33,12 +33,14 @@ pub fn add_to_counters(
     }
     let sets: Vec<String> = counter_columns.iter().map(|c| format!("{c} = {table}.{c} + v.{c}")).collect();
     let matches: Vec<String> = key_columns.iter().map(|c| format!("{table}.{c} = v.{c}")).collect();
-    // `from` names its rows `v`, with the key and counter columns' names.
-    let update = |from: String, scope_placeholder: &str| {
+    // `from` names its rows `v`, with the key and counter columns' names; `placeholders` are the scope's.
+    let update = |from: String, placeholders: Vec<String>| {
+        let scoped: Vec<String> =
+            scope.iter().zip(placeholders).map(|((c, _), p)| format!("{table}.{c} = {p}")).collect();
         format!(
-            "UPDATE {table} SET {} FROM {from} WHERE {table}.{} = {scope_placeholder} AND {}",
+            "UPDATE {table} SET {} FROM {from} WHERE {} AND {}",
             sets.join(", "),
-            scope.0,
+            scoped.join(" AND "),
             matches.join(" AND ")
         )
     };
@@ -51,7 +53,8 @@ pub fn add_to_counters(
                 .collect();
             let columns: Vec<&str> = key_columns.iter().chain(counter_columns).copied().collect();
             let from = format!("unnest({}) AS v({})", arrays.join(", "), columns.join(", "));
-            let mut query = diesel::sql_query(update(from, &format!("${}", n + 1))).into_boxed::<Pg>();
+            let placeholders = (n + 1..=n + scope.len()).map(|i| format!("${i}")).collect();
+            let mut query = diesel::sql_query(update(from, placeholders)).into_boxed::<Pg>();
             for k in 0..key_columns.len() {
                 let column: Vec<String> = rows.iter().map(|r| r.keys[k].to_string()).collect();
                 query = query.bind::<Array<Text>, _>(column);
@@ -60,7 +63,10 @@ pub fn add_to_counters(
                 let column: Vec<i64> = rows.iter().map(|r| r.add[k]).collect();
                 query = query.bind::<Array<BigInt>, _>(column);
             }
-            query.bind::<BigInt, _>(scope.1).execute(c)
+            for (_, value) in scope {
+                query = query.bind::<BigInt, _>(*value);
+            }
+            query.execute(c)
         }
         DbConnection::Sqlite(c) => {
             let mut updated = 0;
@@ -72,7 +78,8 @@ pub fn add_to_counters(
                     .collect();
                 let select = format!("SELECT {}", select.join(", "));
                 let from = format!("({}) AS v", vec![select; chunk.len()].join(" UNION ALL "));
-                let mut query = diesel::sql_query(update(from, "?")).into_boxed::<diesel::sqlite::Sqlite>();
+                let placeholders = scope.iter().map(|_| "?".to_string()).collect();
+                let mut query = diesel::sql_query(update(from, placeholders)).into_boxed::<diesel::sqlite::Sqlite>();
                 for row in chunk {
                     for key in &row.keys {
                         query = query.bind::<Text, _>(key.to_string());
@@ -81,7 +88,10 @@ pub fn add_to_counters(
                         query = query.bind::<BigInt, _>(*add);
                     }
                 }
-                updated += query.bind::<BigInt, _>(scope.1).execute(c)?;
+                for (_, value) in scope {
+                    query = query.bind::<BigInt, _>(*value);
+                }
+                updated += query.execute(c)?;
             }
             Ok(updated)
         }

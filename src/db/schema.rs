@@ -112,16 +112,18 @@ diesel::table! {
 }
 
 diesel::table! {
-    response_totals (consultation_id) {
+    response_totals (consultation_id, stripe) {
         consultation_id -> BigInt,
+        stripe -> Integer,
         responses -> BigInt,
     }
 }
 
 diesel::table! {
-    question_totals (consultation_id, question_key) {
+    question_totals (consultation_id, question_key, stripe) {
         consultation_id -> BigInt,
         question_key -> Text,
+        stripe -> Integer,
         answered -> BigInt,
         not_shown -> BigInt,
         skipped -> BigInt,
@@ -129,10 +131,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    option_totals (consultation_id, question_key, option_key) {
+    option_totals (consultation_id, question_key, option_key, stripe) {
         consultation_id -> BigInt,
         question_key -> Text,
         option_key -> Text,
+        stripe -> Integer,
         count -> BigInt,
         rank_sum -> BigInt,
     }

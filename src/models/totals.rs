@@ -8,13 +8,23 @@ use crate::results::tally::{OptionCounts, QuestionCounts, Tally};
 use diesel::prelude::*;
 use std::collections::BTreeMap;
 
-/// Creates any missing total rows for `q`'s questions and options (at publication), so that applying a tally
-/// only ever updates rows.
+/// How many stripes each total is split over: enough that the writers of several instances rarely share one.
+pub const STRIPES: i32 = 4;
+
+/// Creates any missing total rows for `q`'s questions and options, in every stripe (at publication), so that
+/// applying a tally only ever updates rows.
 pub fn ensure_rows(conn: &mut DbConnection, consultation_id: i64, q: &Questionnaire) -> QueryResult<()> {
-    let have = response_totals::table.find(consultation_id).count().get_result::<i64>(conn)? > 0;
-    if !have {
+    let stripes: Vec<i32> = response_totals::table
+        .filter(response_totals::consultation_id.eq(consultation_id))
+        .select(response_totals::stripe)
+        .load(conn)?;
+    for stripe in (0..STRIPES).filter(|s| !stripes.contains(s)) {
         diesel::insert_into(response_totals::table)
-            .values((response_totals::consultation_id.eq(consultation_id), response_totals::responses.eq(0i64)))
+            .values((
+                response_totals::consultation_id.eq(consultation_id),
+                response_totals::stripe.eq(stripe),
+                response_totals::responses.eq(0i64),
+            ))
             .execute(conn)?;
     }
     let existing = read(conn, consultation_id)?;
@@ -30,15 +40,19 @@ pub fn ensure_rows(conn: &mut DbConnection, consultation_id: i64, q: &Questionna
             }
         }
     }
-    insert_rows(conn, consultation_id, &zero)
+    for stripe in 0..STRIPES {
+        insert_rows(conn, consultation_id, stripe, &zero)?;
+    }
+    Ok(())
 }
 
-fn insert_rows(conn: &mut DbConnection, consultation_id: i64, t: &Tally) -> QueryResult<()> {
+fn insert_rows(conn: &mut DbConnection, consultation_id: i64, stripe: i32, t: &Tally) -> QueryResult<()> {
     for (key, c) in &t.questions {
         diesel::insert_into(question_totals::table)
             .values((
                 question_totals::consultation_id.eq(consultation_id),
                 question_totals::question_key.eq(key),
+                question_totals::stripe.eq(stripe),
                 question_totals::answered.eq(c.answered),
                 question_totals::not_shown.eq(c.not_shown),
                 question_totals::skipped.eq(c.skipped),
@@ -51,6 +65,7 @@ fn insert_rows(conn: &mut DbConnection, consultation_id: i64, t: &Tally) -> Quer
                 option_totals::consultation_id.eq(consultation_id),
                 option_totals::question_key.eq(question),
                 option_totals::option_key.eq(option),
+                option_totals::stripe.eq(stripe),
                 option_totals::count.eq(c.count),
                 option_totals::rank_sum.eq(c.rank_sum),
             ))
@@ -59,15 +74,16 @@ fn insert_rows(conn: &mut DbConnection, consultation_id: i64, t: &Tally) -> Quer
     Ok(())
 }
 
-/// Adds a tally to the totals: three statements, whatever the number of questions and options. Rows missing
-/// for any reason (a version published without them) are created rather than lost.
-pub fn apply(conn: &mut DbConnection, consultation_id: i64, t: &Tally) -> QueryResult<()> {
+/// Adds a tally to the totals in one stripe: three statements, whatever the number of questions and options.
+/// Rows missing for any reason (a version published without them) are created rather than lost.
+pub fn apply(conn: &mut DbConnection, consultation_id: i64, stripe: i32, t: &Tally) -> QueryResult<()> {
     if t.is_empty() {
         return Ok(());
     }
-    diesel::update(response_totals::table.find(consultation_id))
+    diesel::update(response_totals::table.find((consultation_id, stripe)))
         .set(response_totals::responses.eq(response_totals::responses + t.responses))
         .execute(conn)?;
+    let scope = [("consultation_id", consultation_id), ("stripe", i64::from(stripe))];
     let question_rows: Vec<CounterDelta> = t
         .questions
         .iter()
@@ -76,7 +92,7 @@ pub fn apply(conn: &mut DbConnection, consultation_id: i64, t: &Tally) -> QueryR
     let updated = bulk::add_to_counters(
         conn,
         "question_totals",
-        ("consultation_id", consultation_id),
+        &scope,
         &["question_key"],
         &["answered", "not_shown", "skipped"],
         &question_rows,
@@ -89,44 +105,46 @@ pub fn apply(conn: &mut DbConnection, consultation_id: i64, t: &Tally) -> QueryR
     let updated_options = bulk::add_to_counters(
         conn,
         "option_totals",
-        ("consultation_id", consultation_id),
+        &scope,
         &["question_key", "option_key"],
         &["count", "rank_sum"],
         &option_rows,
     )?;
     if updated < question_rows.len() || updated_options < option_rows.len() {
-        let existing = read_keys(conn, consultation_id)?;
+        let present = read_stripe(conn, consultation_id, stripe)?;
         let missing = Tally {
             responses: 0,
             questions: t
                 .questions
                 .iter()
-                .filter(|(k, _)| !existing.0.contains(*k))
+                .filter(|(k, _)| !present.questions.contains_key(*k))
                 .map(|(k, c)| (k.clone(), *c))
                 .collect(),
-            options: t.options.iter().filter(|(k, _)| !existing.1.contains(*k)).map(|(k, c)| (k.clone(), *c)).collect(),
+            options: t
+                .options
+                .iter()
+                .filter(|(k, _)| !present.options.contains_key(*k))
+                .map(|(k, c)| (k.clone(), *c))
+                .collect(),
         };
-        insert_rows(conn, consultation_id, &missing)?;
+        insert_rows(conn, consultation_id, stripe, &missing)?;
     }
     Ok(())
 }
 
-type Keys = (std::collections::BTreeSet<String>, std::collections::BTreeSet<(String, String)>);
-
-fn read_keys(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<Keys> {
-    let t = read(conn, consultation_id)?;
-    Ok((t.questions.into_keys().collect(), t.options.into_keys().collect()))
+/// Reads a consultation's totals, summing the stripes: a fixed number of indexed rows, whatever the number of
+/// responses.
+pub fn read(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<Tally> {
+    read_where(conn, consultation_id, None)
 }
 
-/// Reads a consultation's totals: a handful of indexed rows, whatever the number of responses.
-pub fn read(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<Tally> {
-    let responses = response_totals::table
-        .find(consultation_id)
-        .select(response_totals::responses)
-        .first::<i64>(conn)
-        .optional()?
-        .unwrap_or(0);
-    let questions: BTreeMap<String, QuestionCounts> = question_totals::table
+fn read_stripe(conn: &mut DbConnection, consultation_id: i64, stripe: i32) -> QueryResult<Tally> {
+    read_where(conn, consultation_id, Some(stripe))
+}
+
+fn read_where(conn: &mut DbConnection, consultation_id: i64, stripe: Option<i32>) -> QueryResult<Tally> {
+    let responses = responses(conn, consultation_id)?;
+    let mut questions_query = question_totals::table
         .filter(question_totals::consultation_id.eq(consultation_id))
         .select((
             question_totals::question_key,
@@ -134,26 +152,36 @@ pub fn read(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<Tally>
             question_totals::not_shown,
             question_totals::skipped,
         ))
-        .load::<(String, i64, i64, i64)>(conn)?
-        .into_iter()
-        .map(|(k, answered, not_shown, skipped)| (k, QuestionCounts { answered, not_shown, skipped }))
-        .collect();
-    let options = option_totals::table
+        .into_boxed();
+    let mut options_query = option_totals::table
         .filter(option_totals::consultation_id.eq(consultation_id))
         .select((option_totals::question_key, option_totals::option_key, option_totals::count, option_totals::rank_sum))
-        .load::<(String, String, i64, i64)>(conn)?
-        .into_iter()
-        .map(|(q, o, count, rank_sum)| ((q, o), OptionCounts { count, rank_sum }))
-        .collect();
+        .into_boxed();
+    if let Some(stripe) = stripe {
+        questions_query = questions_query.filter(question_totals::stripe.eq(stripe));
+        options_query = options_query.filter(option_totals::stripe.eq(stripe));
+    }
+    let mut questions: BTreeMap<String, QuestionCounts> = BTreeMap::new();
+    for (key, answered, not_shown, skipped) in questions_query.load::<(String, i64, i64, i64)>(conn)? {
+        let c = questions.entry(key).or_default();
+        c.answered += answered;
+        c.not_shown += not_shown;
+        c.skipped += skipped;
+    }
+    let mut options: BTreeMap<(String, String), OptionCounts> = BTreeMap::new();
+    for (q, o, count, rank_sum) in options_query.load::<(String, String, i64, i64)>(conn)? {
+        let c = options.entry((q, o)).or_default();
+        c.count += count;
+        c.rank_sum += rank_sum;
+    }
     Ok(Tally { responses, questions, options })
 }
 
-/// How many responses a consultation has: one row, for the live stream to notice change cheaply.
+/// How many responses a consultation has: a few rows, for the live stream to notice change cheaply.
 pub fn responses(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<i64> {
-    response_totals::table
-        .find(consultation_id)
+    let stripes: Vec<i64> = response_totals::table
+        .filter(response_totals::consultation_id.eq(consultation_id))
         .select(response_totals::responses)
-        .first::<i64>(conn)
-        .optional()
-        .map(|n| n.unwrap_or(0))
+        .load(conn)?;
+    Ok(stripes.into_iter().sum())
 }

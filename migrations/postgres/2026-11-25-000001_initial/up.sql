@@ -108,28 +108,34 @@ CREATE TABLE answers (
     FOREIGN KEY (consultation_id, response_id) REFERENCES responses (consultation_id, id)
 );
 
--- Running totals, updated in the same transaction as the responses they count.
+-- Running totals, updated in the same transaction as the responses they count. Each total is split over a
+-- few stripes, and each writer adds to its own stripe, so writers (and app instances) never wait for one
+-- another's rows; a read sums the stripes, a fixed number of rows whatever the number of responses.
 CREATE TABLE response_totals (
-    consultation_id BIGINT PRIMARY KEY REFERENCES consultations(id),
-    responses BIGINT NOT NULL
+    consultation_id BIGINT NOT NULL REFERENCES consultations(id),
+    stripe INTEGER NOT NULL,
+    responses BIGINT NOT NULL,
+    PRIMARY KEY (consultation_id, stripe)
 );
 
 CREATE TABLE question_totals (
     consultation_id BIGINT NOT NULL REFERENCES consultations(id),
     question_key TEXT NOT NULL,
+    stripe INTEGER NOT NULL,
     answered BIGINT NOT NULL,
     not_shown BIGINT NOT NULL,
     skipped BIGINT NOT NULL,
-    PRIMARY KEY (consultation_id, question_key)
+    PRIMARY KEY (consultation_id, question_key, stripe)
 );
 
 CREATE TABLE option_totals (
     consultation_id BIGINT NOT NULL REFERENCES consultations(id),
     question_key TEXT NOT NULL,
     option_key TEXT NOT NULL,
+    stripe INTEGER NOT NULL,
     count BIGINT NOT NULL,
     rank_sum BIGINT NOT NULL,
-    PRIMARY KEY (consultation_id, question_key, option_key)
+    PRIMARY KEY (consultation_id, question_key, option_key, stripe)
 );
 
 -- A resident's answers in progress, keyed by the token in their journey cookie.
