@@ -104,8 +104,9 @@ impl Settings {
 
     /// Writer threads for the submission path: SQLite has one writer at a time, so more would only queue.
     pub fn writers(&self) -> usize {
+        let sqlite = crate::db::Backend::from_url(&self.database.url).is_ok_and(|b| b.is_sqlite());
         match self.database.writers {
-            0 if self.database.url.starts_with("sqlite://") => 1,
+            0 if sqlite => 1,
             0 => 2,
             n => n,
         }

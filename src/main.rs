@@ -61,13 +61,13 @@ fn run() -> anyhow::Result<()> {
             println!("migrations are up to date");
         }
         Command::Demo => {
-            let (pool, _) = db::connect(&settings.database.url, 2)?;
+            let pool = db::connect(&settings.database.url, 2)?;
             let loaded = demo::load(&pool)?;
             println!("{}", demo::describe(&loaded));
         }
         Command::Serve { demo: with_demo, .. } => {
             if with_demo {
-                let (pool, _) = db::connect(&settings.database.url, 2)?;
+                let pool = db::connect(&settings.database.url, 2)?;
                 let loaded = demo::load(&pool)?;
                 tracing::info!("{}", demo::describe(&loaded));
             }

@@ -21,7 +21,7 @@ pub struct Application {
 impl Application {
     pub fn build(settings: Settings) -> anyhow::Result<Application> {
         let settings = Arc::new(settings);
-        let (pool, _backend) = db::connect(&settings.database.url, settings.database.max_connections)?;
+        let pool = db::connect(&settings.database.url, settings.database.max_connections)?;
         let assets = Path::new(&settings.site.assets_dir);
         web::render::init(&assets.join("templates"), &settings.site.council_name, &settings.site.service_name)?;
         let submitter = Submitter::start(pool.clone(), settings.writers(), settings.database.submission_queue);

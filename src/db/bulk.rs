@@ -8,8 +8,9 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
 
-/// Rows per SQLite statement, well inside its limit on bound parameters.
-const SQLITE_ROWS_PER_STATEMENT: usize = 2_000;
+/// Rows per multi-row statement with a parameter per value, well inside both backends' limits on bound
+/// parameters.
+pub const ROWS_PER_STATEMENT: usize = 2_000;
 
 /// One row's change to a table of counters: the text key columns that pick the row, then the amounts to add.
 pub struct CounterDelta<'a> {
@@ -70,7 +71,7 @@ pub fn add_to_counters(
         }
         DbConnection::Sqlite(c) => {
             let mut updated = 0;
-            for chunk in rows.chunks(SQLITE_ROWS_PER_STATEMENT / 4) {
+            for chunk in rows.chunks(ROWS_PER_STATEMENT / 4) {
                 let select: Vec<String> = key_columns
                     .iter()
                     .map(|k| format!("CAST(? AS TEXT) AS {k}"))
@@ -127,7 +128,7 @@ pub fn insert_answers(conn: &mut DbConnection, rows: &[AnswerRow]) -> QueryResul
         .execute(c)
         .map(drop),
         DbConnection::Sqlite(c) => {
-            for chunk in rows.chunks(SQLITE_ROWS_PER_STATEMENT) {
+            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
                 diesel::insert_into(answers::table).values(chunk).execute(c)?;
             }
             Ok(())

@@ -107,7 +107,7 @@ impl r2d2::ManageConnection for ConnectionManager {
 }
 
 /// Connects to the database, runs pending migrations and returns the pool.
-pub fn connect(url: &str, max_connections: u32) -> anyhow::Result<(Pool, Backend)> {
+pub fn connect(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
     let backend = Backend::from_url(url)?;
     if let Backend::Sqlite { path } = &backend {
         prepare_sqlite_file(path)?;
@@ -117,11 +117,12 @@ pub fn connect(url: &str, max_connections: u32) -> anyhow::Result<(Pool, Backend
         // Open connections as they are needed rather than all at start-up.
         .min_idle(Some(2))
         .connection_timeout(Duration::from_secs(10))
-        .build(ConnectionManager { backend: backend.clone() })
+        .build(ConnectionManager { backend })
         .with_context(|| format!("could not connect to the database at {}", redacted(url)))?;
     let mut conn = pool.get().context("could not get a database connection")?;
     migrate(&mut conn)?;
-    Ok((pool, backend))
+    drop(conn);
+    Ok(pool)
 }
 
 /// Creates the SQLite file's folder and switches the file to WAL once, on a single connection: several

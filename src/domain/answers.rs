@@ -1,7 +1,7 @@
 //! A resident's answers: one typed value per answered question, how each is stored as text, and how it reads
 //! back for the check-your-answers page.
 
-use super::questionnaire::{Kind, Question, Questionnaire};
+use super::questionnaire::{Kind, Question};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -102,11 +102,6 @@ pub fn canonical_json(answers: &Answers) -> String {
         }
     }
     serde_json::Value::Object(map).to_string()
-}
-
-/// Questions in questionnaire order with the answer given, for pages that list a whole response.
-pub fn in_order<'a>(q: &'a Questionnaire, answers: &'a Answers) -> impl Iterator<Item = (&'a Question, &'a Answer)> {
-    q.questions().filter_map(move |question| answers.get(&question.key).map(|a| (question, a)))
 }
 
 #[cfg(test)]

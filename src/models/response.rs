@@ -1,7 +1,7 @@
 //! Responses and their answers.
 
 use super::questionnaire;
-use crate::db::bulk::{self, AnswerRow};
+use crate::db::bulk::{self, AnswerRow, ROWS_PER_STATEMENT};
 use crate::db::schema::{answers, responses};
 use crate::db::{on_backend, DbConnection};
 use crate::domain::answers::{Answer, Answers, Value};
@@ -43,9 +43,6 @@ pub struct NewResponse<'a> {
     pub fingerprint: &'a str,
     pub submitted_at: NaiveDateTime,
 }
-
-/// Rows per multi-row statement, well inside both backends' limits on bound parameters.
-const ROWS_PER_STATEMENT: usize = 2_000;
 
 /// Inserts responses and their answers in a few multi-row statements; `given[i]` holds the answers of `new[i]`.
 /// The caller holds the transaction. A unique violation (a key or reference already stored) fails the lot.
