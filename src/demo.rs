@@ -4,9 +4,10 @@
 
 use crate::db::{self, Pool};
 use crate::domain::answers::{Answer, Answers, Value};
+use crate::domain::definition::Definition;
 use crate::domain::questionnaire::{Kind, Question, Questionnaire};
 use crate::domain::{routing, validation};
-use crate::models::{self, consultation, questionnaire, response::Channel};
+use crate::models::{self, consultation, organisation, response::Channel, version};
 use crate::submissions::{Outcome, Submission, Submitter};
 use anyhow::{bail, Context};
 use chrono::{Duration, NaiveDate};
@@ -15,17 +16,13 @@ use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 use std::sync::Arc;
 
-/// A consultation definition as the demo files hold it.
+/// A demo file: a definition, with what was decided for the closed one.
 #[derive(Deserialize)]
-struct Definition {
-    slug: String,
-    title: String,
-    summary: String,
-    body: String,
-    results_visibility: String,
-    outcome: Option<String>,
+struct DemoFile {
     #[serde(flatten)]
-    questionnaire: Questionnaire,
+    definition: Definition,
+    organisation: String,
+    outcome: Option<String>,
 }
 
 struct Plan {
@@ -68,53 +65,59 @@ pub fn describe(loaded: &Loaded) -> String {
     format!("demo consultations: {}", parts.join(", "))
 }
 
-/// Loads each demo consultation that is absent. Deterministic: the same responses every time.
+/// Loads each demo consultation that is absent. Deterministic: the same responses every time. Runs under the
+/// start-up lock, so that instances starting together on one database load it once.
 pub fn load(pool: &Pool) -> anyhow::Result<Loaded> {
+    let mut lock = pool.get()?;
+    db::with_startup_lock(&mut lock, |_| load_absent(pool))
+}
+
+fn load_absent(pool: &Pool) -> anyhow::Result<Loaded> {
     let submitter = Submitter::start(pool.clone(), 1, 10_000);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut loaded = Vec::new();
     for (n, plan) in PLANS.iter().enumerate() {
-        let def: Definition = serde_json::from_str(plan.source).context("a demo definition does not parse")?;
+        let file: DemoFile = serde_json::from_str(plan.source).context("a demo definition does not parse")?;
+        let def = file.definition;
         let slug = def.slug.clone();
         let mut conn = pool.get()?;
         if consultation::find_by_slug(&mut conn, &slug)?.is_some() {
             loaded.push((slug, false));
             continue;
         }
-        if let Err(problems) = def.questionnaire.check() {
+        if let Err(problems) = def.content.questionnaire.check() {
             bail!("the demo questionnaire {slug} is invalid: {}", problems.join("; "));
         }
         let now = models::now();
         let (id, version_id) = db::write(&mut conn, |conn| -> anyhow::Result<(i64, i64)> {
+            let organisation = organisation::find_or_create(conn, &file.organisation)?;
             let id = consultation::insert(
                 conn,
                 &consultation::NewConsultation {
+                    organisation_id: organisation.id,
                     slug: &def.slug,
-                    title: &def.title,
-                    summary: &def.summary,
-                    body: &def.body,
-                    status: "open",
                     opens_at: (now - Duration::days(21)).date().and_hms_opt(9, 0, 0),
                     closes_at: (now + Duration::days(70)).date().and_hms_opt(23, 59, 0),
                     results_visibility: &def.results_visibility,
-                    outcome: def.outcome.as_deref(),
+                    outcome: file.outcome.as_deref(),
                     created_at: now,
                     updated_at: now,
                 },
             )?;
-            Ok((id, questionnaire::publish(conn, id, &def.questionnaire)?))
+            Ok((id, version::publish_content(conn, id, &def.content)?))
         })?;
         drop(conn);
-        let q = Arc::new(def.questionnaire);
+        let live = Arc::new(version::load(&mut *pool.get()?, version_id)?);
+        let q = &live.content.questionnaire;
         let mut rng = rand::rngs::StdRng::seed_from_u64(2027 + n as u64);
         let submissions: Vec<Submission> = (0..plan.responses)
             .map(|i| Submission {
                 consultation_id: id,
-                version_id,
-                questionnaire: q.clone(),
+                version: live.clone(),
                 channel: if i % 9 == 0 { Channel::Paper } else { Channel::Online },
+                entered_by: None,
                 idempotency_key: format!("demo:{i}"),
-                answers: random_answers(&q, &mut rng, plan.bias.0, plan.bias.1),
+                answers: random_answers(q, &mut rng, plan.bias.0, plan.bias.1),
             })
             .collect();
         // All at once, so that group commit stores them in a few transactions.
@@ -133,13 +136,13 @@ pub fn load(pool: &Pool) -> anyhow::Result<Loaded> {
     Ok(loaded)
 }
 
-/// Moves a demo consultation's dates into the past and closes it, as if it ran early in 2026.
+/// Moves a demo consultation's dates into the past and publishes its results, as if it ran early in 2026.
 fn close_in_the_past(pool: &Pool, id: i64) -> anyhow::Result<()> {
     use crate::db::schema::consultations::dsl;
     use diesel::prelude::*;
     let at = |m, d| NaiveDate::from_ymd_opt(2026, m, d).and_then(|d| d.and_hms_opt(9, 0, 0));
     diesel::update(dsl::consultations.find(id))
-        .set((dsl::status.eq("closed"), dsl::opens_at.eq(at(1, 12)), dsl::closes_at.eq(at(3, 8))))
+        .set((dsl::opens_at.eq(at(1, 12)), dsl::closes_at.eq(at(3, 8)), dsl::results_published_at.eq(at(4, 20))))
         .execute(&mut pool.get()?)?;
     Ok(())
 }
@@ -208,6 +211,19 @@ fn random_value<R: Rng>(question: &Question, rng: &mut R) -> Value {
             let start = NaiveDate::from_ymd_opt(2015, 1, 1).expect("a real date");
             Value::Date(start + Duration::days(rng.random_range(0..3650)))
         }
+        Kind::Grid => {
+            let mut rows = std::collections::BTreeMap::new();
+            for row in &question.rows {
+                if question.required || rng.random_bool(0.8) {
+                    rows.insert(row.key.clone(), keys.choose(rng).cloned().unwrap_or_default());
+                }
+            }
+            if rows.is_empty() {
+                let row = &question.rows[0];
+                rows.insert(row.key.clone(), keys[0].clone());
+            }
+            Value::Grid(rows)
+        }
     }
 }
 
@@ -218,14 +234,15 @@ mod tests {
     #[test]
     fn demo_definitions_are_valid_and_generate_valid_responses() {
         for plan in &PLANS {
-            let def: Definition = serde_json::from_str(plan.source).unwrap();
-            assert_eq!(def.questionnaire.check(), Ok(()), "{}", def.slug);
+            let file: DemoFile = serde_json::from_str(plan.source).unwrap();
+            let q = &file.definition.content.questionnaire;
+            assert_eq!(q.check(), Ok(()), "{}", file.definition.slug);
             let mut rng = rand::rngs::StdRng::seed_from_u64(1);
             for _ in 0..200 {
-                let answers = random_answers(&def.questionnaire, &mut rng, plan.bias.0, plan.bias.1);
+                let answers = random_answers(q, &mut rng, plan.bias.0, plan.bias.1);
                 let json: serde_json::Value =
                     serde_json::from_str(&crate::domain::answers::canonical_json(&answers)).unwrap();
-                let parsed = validation::from_json(&def.questionnaire, json.as_object().unwrap());
+                let parsed = validation::from_json(q, json.as_object().unwrap());
                 assert_eq!(parsed, Ok(answers));
             }
         }

@@ -34,10 +34,11 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .wrap(actix_web::middleware::from_fn(web::csrf::middleware))
                 .wrap(web::security_headers(https))
                 .wrap(tracing_logger())
                 .service(actix_files::Files::new("/static", &static_dir).prefer_utf8(true))
-                .configure(web::routes)
+                .configure(web::routes::configure)
                 .default_service(actix_web::web::to(web::public::not_found))
         })
         .listen(listener)?;

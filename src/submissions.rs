@@ -6,9 +6,8 @@
 use crate::db::{self, DbConnection, Pool};
 use crate::domain::answers::{canonical_json, Answers};
 use crate::domain::phase::Phase;
-use crate::domain::questionnaire::Questionnaire;
 use crate::domain::reference::new_reference;
-use crate::models::{self, consultation, response, totals};
+use crate::models::{self, consultation, response, totals, version::Loaded};
 use crate::results::tally::Tally;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use diesel::Connection as _;
@@ -21,9 +20,11 @@ use tokio::sync::oneshot;
 /// A validated response on its way to the database.
 pub struct Submission {
     pub consultation_id: i64,
-    pub version_id: i64,
-    pub questionnaire: Arc<Questionnaire>,
+    /// The published version answered.
+    pub version: Arc<Loaded>,
     pub channel: response::Channel,
+    /// The officer keying a paper, email or event response.
+    pub entered_by: Option<i64>,
     pub idempotency_key: String,
     pub answers: Answers,
 }
@@ -220,18 +221,20 @@ fn store_batch(
             );
         }
 
-        let mut tallies: BTreeMap<i64, Tally> = BTreeMap::new();
+        let mut tallies: BTreeMap<(i64, i64), Tally> = BTreeMap::new();
         for (job, outcome) in batch.iter().zip(&outcomes) {
             if matches!(outcome, Some(Ok(Outcome::Created { .. }))) {
+                let s = &job.submission;
                 tallies
-                    .entry(job.submission.consultation_id)
+                    .entry((s.consultation_id, s.version.id))
                     .or_default()
-                    .add(&job.submission.questionnaire, &job.submission.answers);
+                    .add(&s.version.content.questionnaire, &s.answers);
             }
         }
-        // In consultation order, so that writers sharing a stripe never wait on each other's rows in a cycle.
-        for (id, tally) in &tallies {
-            totals::apply(conn, *id, stripe, tally)?;
+        // In (consultation, version) order, so that writers sharing a stripe never wait on each other's rows in
+        // a cycle.
+        for ((id, version), tally) in &tallies {
+            totals::apply(conn, *id, *version, stripe, tally)?;
         }
         Ok(outcomes.into_iter().map(|o| o.expect("every job has an outcome")).collect())
     })
@@ -241,9 +244,10 @@ fn new_row<'a>(job: &'a Job, reference: &'a str, now: chrono::NaiveDateTime) -> 
     let s = &job.submission;
     response::NewResponse {
         consultation_id: s.consultation_id,
-        version_id: s.version_id,
+        version_id: s.version.id,
         reference,
         channel: s.channel.as_str(),
+        entered_by: s.entered_by,
         idempotency_key: &s.idempotency_key,
         fingerprint: &job.fingerprint,
         submitted_at: now,

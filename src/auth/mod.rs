@@ -1,13 +1,46 @@
-//! Who is asking, and what they may see. Residents are anonymous; officer accounts, sessions and CSRF for the
-//! officers' workspace arrive with the officer issue and plug in here as further `Viewer`s.
+//! Who is asking, and what they may see: roles, the results visibility policy and CSRF tokens. Residents are
+//! anonymous; officers sign in.
 
-/// The roles officer accounts will hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub mod csrf;
+
+/// The roles officer accounts hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Users, organisations, settings and everything officers do, in every organisation.
     Admin,
+    /// Builds and runs the consultations of their organisation.
     Officer,
+    /// Reads responses and codes free text.
     Analyst,
+    /// Reads results only.
     Cabinet,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Officer, Role::Analyst, Role::Cabinet];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Officer => "officer",
+            Role::Analyst => "analyst",
+            Role::Cabinet => "cabinet",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Admin => "Admin",
+            Role::Officer => "Officer",
+            Role::Analyst => "Analyst",
+            Role::Cabinet => "Cabinet member",
+        }
+    }
 }
 
 /// The person behind a request.
@@ -29,11 +62,31 @@ pub enum Visibility {
 }
 
 impl Visibility {
+    pub const ALL: [Visibility; 3] = [Visibility::Officers, Visibility::Cabinet, Visibility::Public];
+
+    /// Reads a stored policy; anything unknown is the most restrictive.
     pub fn parse(s: &str) -> Visibility {
-        match s {
-            "public" => Visibility::Public,
-            "cabinet" => Visibility::Cabinet,
-            _ => Visibility::Officers,
+        Visibility::from_input(s).unwrap_or(Visibility::Officers)
+    }
+
+    /// Reads a policy from input, refusing anything unknown.
+    pub fn from_input(s: &str) -> Option<Visibility> {
+        Visibility::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Officers => "officers",
+            Visibility::Cabinet => "cabinet",
+            Visibility::Public => "public",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Visibility::Officers => "Officers only until the results are published",
+            Visibility::Cabinet => "Officers and cabinet members while open",
+            Visibility::Public => "Everyone, live",
         }
     }
 

@@ -138,8 +138,40 @@ fn prepare_sqlite_file(path: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the pending migrations of the connection's backend.
+/// The migration of the pre-release foundation, whose schema was rewritten before the first release.
+const PRE_RELEASE_MIGRATION: &str = "20261125000001";
+
+/// Runs the pending migrations of the connection's backend, under the start-up lock so that any number of
+/// instances can start together on one PostgreSQL database.
 pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<()> {
+    with_startup_lock(conn, run_migrations)
+}
+
+/// The key of the PostgreSQL advisory lock that start-up work (migrations, the demo load) runs under.
+const STARTUP_LOCK: i64 = 0x4859_5341_5953; // "HYSAYS"
+
+/// Runs `f` holding the start-up lock: on PostgreSQL a session advisory lock, so that instances starting at
+/// the same moment take turns; SQLite serialises writers itself.
+pub fn with_startup_lock<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    use diesel::RunQueryDsl;
+    if !matches!(conn, DbConnection::Postgresql(_)) {
+        return f(conn);
+    }
+    diesel::sql_query(format!("SELECT pg_advisory_lock({STARTUP_LOCK})"))
+        .execute(conn)
+        .context("could not take the start-up lock")?;
+    let result = f(conn);
+    let unlocked = diesel::sql_query(format!("SELECT pg_advisory_unlock({STARTUP_LOCK})")).execute(conn);
+    let value = result?;
+    unlocked.context("could not release the start-up lock")?;
+    Ok(value)
+}
+
+fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
+    refuse_pre_release(conn)?;
     let applied = match conn {
         DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
@@ -147,6 +179,27 @@ pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
     if applied > 0 {
         tracing::info!(applied, "database migrations applied");
+    }
+    Ok(())
+}
+
+/// Refuses a database made by the pre-release foundation, whose schema cannot be upgraded, with a message
+/// saying what to do rather than a migration error.
+fn refuse_pre_release(conn: &mut DbConnection) -> anyhow::Result<()> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Applied {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    // The table is absent from a new database: nothing to refuse.
+    let applied: Vec<Applied> =
+        diesel::sql_query("SELECT version FROM __diesel_schema_migrations").load(conn).unwrap_or_default();
+    if applied.iter().any(|a| a.version == PRE_RELEASE_MIGRATION) {
+        bail!(
+            "this database was made by a pre-release build of Have Your Say, whose schema cannot be upgraded: \
+             move it aside (for SQLite, the file and its -wal and -shm files) and start again with a new one"
+        );
     }
     Ok(())
 }

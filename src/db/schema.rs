@@ -1,18 +1,90 @@
 //! The diesel table definitions shared by both backends (see migrations/sqlite and migrations/postgres).
 
 diesel::table! {
+    organisations (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        organisation_id -> Nullable<BigInt>,
+        password_hash -> Nullable<Text>,
+        disabled -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_signed_in_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (id_hash) {
+        id_hash -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        label -> Text,
+        token_hash -> Text,
+        prefix -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sign_in_throttle (key) {
+        key -> Text,
+        failures -> Integer,
+        window_started_at -> Timestamp,
+        blocked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    election_periods (id) {
+        id -> BigInt,
+        name -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     consultations (id) {
         id -> BigInt,
+        organisation_id -> BigInt,
         slug -> Text,
-        title -> Text,
-        summary -> Text,
-        body -> Text,
-        status -> Text,
         opens_at -> Nullable<Timestamp>,
         closes_at -> Nullable<Timestamp>,
         results_visibility -> Text,
-        current_version_id -> Nullable<BigInt>,
+        live_version_id -> Nullable<BigInt>,
         outcome -> Nullable<Text>,
+        results_published_at -> Nullable<Timestamp>,
+        archived_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }
@@ -23,67 +95,13 @@ diesel::table! {
         id -> BigInt,
         consultation_id -> BigInt,
         number -> Integer,
+        title -> Text,
+        summary -> Text,
+        content -> Text,
+        revision -> Integer,
         published_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    sections (id) {
-        id -> BigInt,
-        consultation_id -> BigInt,
-        version_id -> BigInt,
-        position -> Integer,
-        key -> Text,
-        title -> Text,
-        description -> Nullable<Text>,
-    }
-}
-
-diesel::table! {
-    questions (id) {
-        id -> BigInt,
-        consultation_id -> BigInt,
-        version_id -> BigInt,
-        section_id -> BigInt,
-        position -> Integer,
-        key -> Text,
-        kind -> Text,
-        prompt -> Text,
-        hint -> Nullable<Text>,
-        required -> Bool,
-        min_selections -> Nullable<Integer>,
-        max_selections -> Nullable<Integer>,
-        max_length -> Nullable<Integer>,
-        min_value -> Nullable<BigInt>,
-        max_value -> Nullable<BigInt>,
-    }
-}
-
-diesel::table! {
-    options (id) {
-        id -> BigInt,
-        consultation_id -> BigInt,
-        question_id -> BigInt,
-        position -> Integer,
-        key -> Text,
-        label -> Text,
-        is_other -> Bool,
-        is_exclusive -> Bool,
-    }
-}
-
-diesel::table! {
-    routing_rules (id) {
-        id -> BigInt,
-        consultation_id -> BigInt,
-        version_id -> BigInt,
-        position -> Integer,
-        target_kind -> Text,
-        target_key -> Text,
-        action -> Text,
-        when_question -> Text,
-        when_any_of -> Text,
+        updated_at -> Timestamp,
     }
 }
 
@@ -94,6 +112,7 @@ diesel::table! {
         version_id -> BigInt,
         reference -> Text,
         channel -> Text,
+        entered_by -> Nullable<BigInt>,
         idempotency_key -> Text,
         fingerprint -> Text,
         submitted_at -> Timestamp,
@@ -112,17 +131,20 @@ diesel::table! {
 }
 
 diesel::table! {
-    response_totals (consultation_id, stripe) {
+    response_totals (consultation_id, version_id, stripe) {
         consultation_id -> BigInt,
+        version_id -> BigInt,
         stripe -> Integer,
         responses -> BigInt,
     }
 }
 
 diesel::table! {
-    question_totals (consultation_id, question_key, stripe) {
+    question_totals (consultation_id, version_id, question_key, row_key, stripe) {
         consultation_id -> BigInt,
+        version_id -> BigInt,
         question_key -> Text,
+        row_key -> Text,
         stripe -> Integer,
         answered -> BigInt,
         not_shown -> BigInt,
@@ -131,9 +153,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    option_totals (consultation_id, question_key, option_key, stripe) {
+    option_totals (consultation_id, version_id, question_key, row_key, option_key, stripe) {
         consultation_id -> BigInt,
+        version_id -> BigInt,
         question_key -> Text,
+        row_key -> Text,
         option_key -> Text,
         stripe -> Integer,
         count -> BigInt,
@@ -142,16 +166,31 @@ diesel::table! {
 }
 
 diesel::table! {
-    journeys (token) {
-        token -> Text,
+    journeys (consultation_id, token) {
         consultation_id -> BigInt,
+        token -> Text,
         version_id -> BigInt,
         answers -> Text,
-        csrf_token -> Text,
         reference -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
         expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        organisation_id -> BigInt,
+        id -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<BigInt>,
+        actor -> Text,
+        action -> Text,
+        object_type -> Text,
+        object_id -> Text,
+        consultation_id -> Nullable<BigInt>,
+        detail -> Text,
+        address -> Nullable<Text>,
     }
 }
 
@@ -168,19 +207,24 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(options -> questions (question_id));
+diesel::joinable!(consultations -> organisations (organisation_id));
+diesel::joinable!(users -> organisations (organisation_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(questionnaire_versions -> consultations (consultation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    users,
+    sessions,
+    api_tokens,
     consultations,
     questionnaire_versions,
-    sections,
-    questions,
-    options,
-    routing_rules,
     responses,
     answers,
     response_totals,
     question_totals,
     option_totals,
     journeys,
+    audit_log,
 );

@@ -19,6 +19,8 @@ pub enum Value {
     Text(String),
     Number(i64),
     Date(NaiveDate),
+    /// grid: the option chosen for each row answered, by row key
+    Grid(BTreeMap<String, String>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +40,7 @@ impl Value {
         match self {
             Value::Choice(k) => std::slice::from_ref(k),
             Value::Choices(ks) | Value::Ranking(ks) => ks,
+            // A grid's answers are per row: routing never depends on them.
             _ => &[],
         }
     }
@@ -49,6 +52,7 @@ impl Value {
             Value::Choices(ks) | Value::Ranking(ks) => serde_json::to_string(ks).expect("strings serialise"),
             Value::Number(n) => n.to_string(),
             Value::Date(d) => d.format("%Y-%m-%d").to_string(),
+            Value::Grid(rows) => serde_json::to_string(rows).expect("strings serialise"),
         }
     }
 
@@ -61,6 +65,7 @@ impl Value {
             Kind::ShortText | Kind::LongText => Value::Text(stored.to_string()),
             Kind::Number => Value::Number(stored.parse().ok()?),
             Kind::Date => Value::Date(NaiveDate::parse_from_str(stored, "%Y-%m-%d").ok()?),
+            Kind::Grid => Value::Grid(serde_json::from_str(stored).ok()?),
         })
     }
 
@@ -71,13 +76,14 @@ impl Value {
             Value::Choices(ks) | Value::Ranking(ks) => ks.clone().into(),
             Value::Number(n) => (*n).into(),
             Value::Date(d) => d.format("%Y-%m-%d").to_string().into(),
+            Value::Grid(rows) => serde_json::to_value(rows).expect("strings serialise"),
         }
     }
 }
 
 /// The answer in words, one line per item, for check-your-answers.
 pub fn describe(question: &Question, answer: &Answer) -> Vec<String> {
-    let label = |k: &String| question.option(k).map_or_else(|| k.clone(), |o| o.label.clone());
+    let label = |k: &String| question.option(k).map_or_else(|| k.clone(), |o| o.label.to_string());
     let mut lines: Vec<String> = match &answer.value {
         Value::Choice(k) => vec![label(k)],
         Value::Choices(ks) => ks.iter().map(label).collect(),
@@ -85,6 +91,11 @@ pub fn describe(question: &Question, answer: &Answer) -> Vec<String> {
         Value::Text(t) => vec![t.clone()],
         Value::Number(n) => vec![n.to_string()],
         Value::Date(d) => vec![d.format("%-d %B %Y").to_string()],
+        Value::Grid(rows) => question
+            .rows
+            .iter()
+            .filter_map(|r| rows.get(&r.key).map(|o| format!("{}: {}", r.label, label(o))))
+            .collect(),
     };
     if let Some(other) = &answer.other {
         lines.push(format!("Other: {other}"));
@@ -117,6 +128,7 @@ mod tests {
             (Kind::LongText, Value::Text("Hello, \"world\"".into())),
             (Kind::Number, Value::Number(-4)),
             (Kind::Date, Value::Date(NaiveDate::from_ymd_opt(2024, 2, 29).unwrap())),
+            (Kind::Grid, Value::Grid([("speed".to_string(), "good".to_string())].into())),
         ];
         for (kind, value) in cases {
             assert_eq!(Value::from_stored(kind, &value.to_stored()), Some(value));

@@ -3,6 +3,7 @@
 //! answers are dropped as soon as the answers that routed past it change.
 
 use super::answers::{Answer, Answers, Value};
+use super::fields;
 use super::questionnaire::{Kind, Question, Questionnaire, Section, Target};
 use super::routing::{self, Shown};
 use super::validation::Form;
@@ -128,27 +129,32 @@ pub fn to_form(q: &Questionnaire, answers: &Answers) -> Form {
     let mut form = Form::new();
     for question in q.questions() {
         let Some(Answer { value, other }) = answers.get(&question.key) else { continue };
-        let name = format!("q.{}", question.key);
+        let key = &question.key;
         match (value, question.kind) {
             (Value::Ranking(ks), Kind::Ranking) => {
                 for (i, k) in ks.iter().enumerate() {
-                    form.insert(format!("{name}.{k}"), vec![(i + 1).to_string()]);
+                    form.insert(fields::part_name(key, k), vec![(i + 1).to_string()]);
                 }
             }
             (Value::Date(d), _) => {
-                form.insert(format!("{name}.day"), vec![d.format("%-d").to_string()]);
-                form.insert(format!("{name}.month"), vec![d.format("%-m").to_string()]);
-                form.insert(format!("{name}.year"), vec![d.format("%Y").to_string()]);
+                form.insert(fields::part_name(key, "day"), vec![d.format("%-d").to_string()]);
+                form.insert(fields::part_name(key, "month"), vec![d.format("%-m").to_string()]);
+                form.insert(fields::part_name(key, "year"), vec![d.format("%Y").to_string()]);
+            }
+            (Value::Grid(rows), _) => {
+                for (row, option) in rows {
+                    form.insert(fields::part_name(key, row), vec![option.clone()]);
+                }
             }
             (Value::Choices(ks), _) => {
-                form.insert(name.clone(), ks.clone());
+                form.insert(fields::name(key), ks.clone());
             }
             (v, _) => {
-                form.insert(name.clone(), vec![v.to_stored()]);
+                form.insert(fields::name(key), vec![v.to_stored()]);
             }
         }
         if let Some(other) = other {
-            form.insert(format!("{name}.other"), vec![other.clone()]);
+            form.insert(fields::other_name(key), vec![other.clone()]);
         }
     }
     form

@@ -2,6 +2,7 @@
 //! One set of rules serves both the HTML pages and the JSON API; only the parsing of their inputs differs.
 
 use super::answers::{Answer, Answers, Value};
+use super::fields;
 use super::questionnaire::{Kind, Question, Questionnaire, Target};
 use super::routing::{self, Shown};
 use chrono::{Datelike, NaiveDate};
@@ -20,17 +21,16 @@ pub struct Problem {
 
 impl Problem {
     fn new(q: &Question, message: impl Into<String>) -> Problem {
-        Problem { question: q.key.clone(), field: field_id(&q.key), message: message.into() }
+        Problem { question: q.key.clone(), field: fields::id(&q.key), message: message.into() }
+    }
+
+    fn on_field(q: &Question, field: String, message: impl Into<String>) -> Problem {
+        Problem { question: q.key.clone(), field, message: message.into() }
     }
 
     fn on_other(q: &Question, message: impl Into<String>) -> Problem {
-        Problem { question: q.key.clone(), field: format!("{}-other", field_id(&q.key)), message: message.into() }
+        Problem::on_field(q, fields::part_id(&q.key, "other"), message)
     }
-}
-
-/// The id of a question's first field on its page.
-pub fn field_id(key: &str) -> String {
-    format!("q-{key}")
 }
 
 /// Checks one typed answer against its question's rules.
@@ -59,6 +59,7 @@ pub fn check(q: &Question, answer: &Answer) -> Result<(), Problem> {
                 return Err(Problem::new(q, "Year must be between 1900 and 2100"));
             }
         }
+        (Value::Grid(rows), Kind::Grid) => check_grid(q, rows)?,
         _ => return Err(Problem::new(q, format!("Answer is the wrong type for a {} question", q.kind.as_str()))),
     }
     let chose_other = q.other_option().is_some_and(|o| answer.value.option_keys().contains(&o.key));
@@ -105,6 +106,22 @@ fn check_choices(q: &Question, ks: &[String]) -> Result<(), Problem> {
     }
 }
 
+fn check_grid(q: &Question, rows: &BTreeMap<String, String>) -> Result<(), Problem> {
+    if rows.keys().any(|r| q.row(r).is_none()) || rows.values().any(|o| q.option(o).is_none()) {
+        return Err(Problem::new(q, format!("Select from the options for each row of ‘{}’", q.prompt)));
+    }
+    if q.required {
+        if let Some((i, missing)) = q.rows.iter().enumerate().find(|(_, r)| !rows.contains_key(&r.key)) {
+            return Err(Problem::on_field(
+                q,
+                fields::row_id(&q.key, i, &missing.key),
+                format!("Select an answer for ‘{}’ in ‘{}’", missing.label, q.prompt),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_text(q: &Question, text: &str) -> Result<(), String> {
     if let Some(max) = q.max_length() {
         if text.chars().count() > max as usize {
@@ -137,7 +154,7 @@ fn number_message(q: &Question) -> String {
 
 fn required_message(q: &Question) -> String {
     let verb = match q.kind {
-        Kind::SingleChoice | Kind::Scale | Kind::MultipleChoice => "Select an answer for",
+        Kind::SingleChoice | Kind::Scale | Kind::MultipleChoice | Kind::Grid => "Select an answer for",
         Kind::Ranking => "Rank the options for",
         _ => "Enter an answer for",
     };
@@ -175,7 +192,7 @@ pub fn from_json(
         if !known {
             problems.push(Problem {
                 question: key.clone(),
-                field: field_id(key),
+                field: fields::id(key),
                 message: "There is no such question".into(),
             });
         }
@@ -264,6 +281,20 @@ fn json_value(q: &Question, v: &serde_json::Value) -> Result<Option<Value>, Stri
                 NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| "must be a real date as YYYY-MM-DD")?,
             ))
         }
+        Kind::Grid => {
+            let rows = v.as_object().ok_or("must be an object from row keys to option keys")?;
+            let mut chosen = BTreeMap::new();
+            for (row, option) in rows {
+                match option {
+                    J::Null => {}
+                    J::String(o) => {
+                        chosen.insert(row.clone(), o.clone());
+                    }
+                    _ => return Err("must be an object from row keys to option keys".into()),
+                }
+            }
+            Some(chosen).filter(|c| !c.is_empty()).map(Value::Grid)
+        }
     })
 }
 
@@ -287,22 +318,16 @@ pub fn from_form(questions: &[&Question], shown: impl Fn(&str) -> bool, form: &F
     for q in questions.iter().copied().filter(|q| shown(&q.key)) {
         match form_value(q, form) {
             Err(FormError::Whole(message)) => problems.push(Problem::new(q, message)),
-            Err(FormError::OnPart(part, message)) => problems.push(Problem {
-                field: match part {
-                    "day" => field_id(&q.key),
-                    _ => format!("{}-{part}", field_id(&q.key)),
-                },
-                ..Problem::new(q, message)
-            }),
+            Err(FormError::OnField(field, message)) => problems.push(Problem::on_field(q, field, message)),
             Ok(None) if q.required => problems.push(Problem::new(q, required_message(q))),
             Ok(None) => {
-                if !first(form, &format!("q.{}.other", q.key)).is_empty() && q.other_option().is_some() {
+                if !first(form, &fields::other_name(&q.key)).is_empty() && q.other_option().is_some() {
                     problems
                         .push(Problem::on_other(q, "Select ‘Other’ if you want to give details, or clear the details"));
                 }
             }
             Ok(Some(value)) => {
-                let other = Some(first(form, &format!("q.{}.other", q.key)).to_string()).filter(|s| !s.is_empty());
+                let other = Some(first(form, &fields::other_name(&q.key)).to_string()).filter(|s| !s.is_empty());
                 let answer = Answer { value, other };
                 match check(q, &answer) {
                     Ok(()) => {
@@ -316,11 +341,11 @@ pub fn from_form(questions: &[&Question], shown: impl Fn(&str) -> bool, form: &F
     (answers, problems)
 }
 
-/// What is wrong with a form value: the message, and the part of a date it is about (GOV.UK links a missing
-/// month to the month field).
+/// What is wrong with a form value: the message, and the field it is about when that is not the question's
+/// first (GOV.UK links a missing month to the month field).
 enum FormError {
     Whole(String),
-    OnPart(&'static str, String),
+    OnField(String, String),
 }
 
 impl From<String> for FormError {
@@ -336,7 +361,7 @@ impl From<&str> for FormError {
 }
 
 fn form_value(q: &Question, form: &Form) -> Result<Option<Value>, FormError> {
-    let name = format!("q.{}", q.key);
+    let name = fields::name(&q.key);
     Ok(match q.kind {
         Kind::SingleChoice | Kind::Scale => {
             let values = form.get(&name).map(Vec::as_slice).unwrap_or_default();
@@ -366,7 +391,7 @@ fn form_value(q: &Question, form: &Form) -> Result<Option<Value>, FormError> {
             }
         }
         Kind::Date => {
-            let part = |p: &str| first(form, &format!("{name}.{p}")).to_string();
+            let part = |p: &str| first(form, &fields::part_name(&q.key, p)).to_string();
             let (d, m, y) = (part("day"), part("month"), part("year"));
             if d.is_empty() && m.is_empty() && y.is_empty() {
                 return Ok(None);
@@ -377,7 +402,11 @@ fn form_value(q: &Question, form: &Form) -> Result<Option<Value>, FormError> {
                 .map(|(n, _)| *n)
                 .collect();
             if !missing.is_empty() {
-                return Err(FormError::OnPart(missing[0], format!("Date must include a {}", missing.join(" and a "))));
+                let field = match missing[0] {
+                    "day" => fields::id(&q.key),
+                    part => fields::part_id(&q.key, part),
+                };
+                return Err(FormError::OnField(field, format!("Date must include a {}", missing.join(" and a "))));
             }
             let date = match (d.parse::<u32>(), m.parse::<u32>(), y.parse::<i32>()) {
                 (Ok(d), Ok(m), Ok(y)) if y >= 1000 => NaiveDate::from_ymd_opt(y, m, d),
@@ -389,7 +418,7 @@ fn form_value(q: &Question, form: &Form) -> Result<Option<Value>, FormError> {
             let ranks: Vec<(String, String)> = q
                 .options
                 .iter()
-                .map(|o| (o.key.clone(), first(form, &format!("{name}.{}", o.key)).to_string()))
+                .map(|o| (o.key.clone(), first(form, &fields::part_name(&q.key, &o.key)).to_string()))
                 .collect();
             if ranks.iter().all(|(_, r)| r.is_empty()) {
                 return Ok(None);
@@ -404,6 +433,22 @@ fn form_value(q: &Question, form: &Form) -> Result<Option<Value>, FormError> {
                 return Err(rank_message(q).into());
             }
             Some(Value::Ranking(by_rank.into_iter().map(|(_, k)| k).collect()))
+        }
+        Kind::Grid => {
+            let mut chosen = BTreeMap::new();
+            for (i, row) in q.rows.iter().enumerate() {
+                let values = form.get(&fields::part_name(&q.key, &row.key)).map(Vec::as_slice).unwrap_or_default();
+                if values.len() > 1 {
+                    return Err(FormError::OnField(
+                        fields::row_id(&q.key, i, &row.key),
+                        format!("Select only one option for ‘{}’", row.label),
+                    ));
+                }
+                if let Some(v) = values.first().map(|v| v.trim()).filter(|v| !v.is_empty()) {
+                    chosen.insert(row.key.clone(), v.to_string());
+                }
+            }
+            Some(chosen).filter(|c| !c.is_empty()).map(Value::Grid)
         }
     })
 }

@@ -1,25 +1,25 @@
-//! Consultations: what the hub lists and what a consultation page shows.
+//! Consultations: their lifecycle columns, and the lists the hub and the officers' workspace show.
 
-use crate::db::schema::consultations;
+use crate::auth::Visibility;
+use crate::db::schema::{consultations, questionnaire_versions as versions};
 use crate::db::DbConnection;
-use crate::domain::phase::{Phase, Status};
+use crate::domain::phase::{Phase, Stage};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-#[derive(Debug, Clone, Queryable, Identifiable)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = consultations)]
 pub struct Consultation {
     pub id: i64,
+    pub organisation_id: i64,
     pub slug: String,
-    pub title: String,
-    pub summary: String,
-    pub body: String,
-    pub status: String,
     pub opens_at: Option<NaiveDateTime>,
     pub closes_at: Option<NaiveDateTime>,
     pub results_visibility: String,
-    pub current_version_id: Option<i64>,
+    pub live_version_id: Option<i64>,
     pub outcome: Option<String>,
+    pub results_published_at: Option<NaiveDateTime>,
+    pub archived_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -27,11 +27,8 @@ pub struct Consultation {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = consultations)]
 pub struct NewConsultation<'a> {
+    pub organisation_id: i64,
     pub slug: &'a str,
-    pub title: &'a str,
-    pub summary: &'a str,
-    pub body: &'a str,
-    pub status: &'a str,
     pub opens_at: Option<NaiveDateTime>,
     pub closes_at: Option<NaiveDateTime>,
     pub results_visibility: &'a str,
@@ -42,33 +39,82 @@ pub struct NewConsultation<'a> {
 
 impl Consultation {
     pub fn phase(&self, now: NaiveDateTime) -> Phase {
-        let status = Status::parse(&self.status).unwrap_or(Status::Draft);
-        Phase::of(status, self.opens_at, self.closes_at, now)
+        Phase::of(self.live_version_id.is_some(), self.opens_at, self.closes_at, now)
+    }
+
+    pub fn stage(&self, now: NaiveDateTime) -> Stage {
+        Stage::of(self.phase(now), self.results_published_at.is_some(), self.archived_at.is_some())
+    }
+
+    pub fn visibility(&self) -> Visibility {
+        Visibility::parse(&self.results_visibility)
     }
 }
 
 pub fn find_by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<Consultation>> {
-    consultations::table.filter(consultations::slug.eq(slug)).first(conn).optional()
+    consultations::table.filter(consultations::slug.eq(slug)).select(Consultation::as_select()).first(conn).optional()
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Consultation> {
-    consultations::table.find(id).first(conn)
+    consultations::table.find(id).select(Consultation::as_select()).first(conn)
 }
 
-/// Every consultation residents may see (all but drafts), soonest closing first; `search` matches title or
-/// summary, case-insensitively on both backends.
-pub fn list_public(conn: &mut DbConnection, search: Option<&str>) -> QueryResult<Vec<Consultation>> {
-    let mut query = consultations::table.filter(consultations::status.ne("draft")).into_boxed();
+/// A consultation in a list, with the title and summary of the version the list shows.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub consultation: Consultation,
+    pub title: String,
+    pub summary: String,
+}
+
+/// Every consultation residents may see — published and not archived — soonest closing first, with its live
+/// title; `search` matches the title or summary, case-insensitively on both backends.
+pub fn list_public(conn: &mut DbConnection, search: Option<&str>) -> QueryResult<Vec<Listed>> {
+    let mut query = consultations::table
+        .inner_join(versions::table.on(consultations::live_version_id.eq(versions::id.nullable())))
+        .filter(consultations::archived_at.is_null())
+        .select((Consultation::as_select(), versions::title, versions::summary))
+        .into_boxed();
     if let Some(term) = search.map(str::trim).filter(|t| !t.is_empty()) {
         let pattern = format!("%{}%", escape_like(&term.to_lowercase()));
         query = query.filter(
-            lower(consultations::title)
+            lower(versions::title)
                 .like(pattern.clone())
                 .escape('\\')
-                .or(lower(consultations::summary).like(pattern).escape('\\')),
+                .or(lower(versions::summary).like(pattern).escape('\\')),
         );
     }
-    query.order((consultations::closes_at.asc(), consultations::id.asc())).load(conn)
+    let rows: Vec<(Consultation, String, String)> =
+        query.order((consultations::closes_at.asc(), consultations::id.asc())).load(conn)?;
+    Ok(rows.into_iter().map(|(consultation, title, summary)| Listed { consultation, title, summary }).collect())
+}
+
+/// Every consultation of an organisation (of every organisation for `None`), newest first, with the title of
+/// its draft if it has one, else of its live version.
+pub fn list_for_officers(conn: &mut DbConnection, organisation_id: Option<i64>) -> QueryResult<Vec<Listed>> {
+    let mut query = consultations::table.select(Consultation::as_select()).into_boxed();
+    if let Some(org) = organisation_id {
+        query = query.filter(consultations::organisation_id.eq(org));
+    }
+    let found: Vec<Consultation> = query.order(consultations::id.desc()).load(conn)?;
+    let ids: Vec<i64> = found.iter().map(|c| c.id).collect();
+    // The newest version of each is its draft if there is one (drafts are numbered after every version).
+    let titles: Vec<(i64, i32, String, String)> = versions::table
+        .filter(versions::consultation_id.eq_any(&ids))
+        .select((versions::consultation_id, versions::number, versions::title, versions::summary))
+        .load(conn)?;
+    Ok(found
+        .into_iter()
+        .map(|c| {
+            let (title, summary) = titles
+                .iter()
+                .filter(|t| t.0 == c.id)
+                .max_by_key(|t| t.1)
+                .map(|t| (t.2.clone(), t.3.clone()))
+                .unwrap_or_default();
+            Listed { consultation: c, title, summary }
+        })
+        .collect())
 }
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -81,9 +127,37 @@ pub fn insert(conn: &mut DbConnection, new: &NewConsultation) -> QueryResult<i64
     diesel::insert_into(consultations::table).values(new).returning(consultations::id).get_result(conn)
 }
 
-pub fn set_current_version(conn: &mut DbConnection, id: i64, version_id: i64) -> QueryResult<()> {
+/// Whether a slug is taken by any consultation.
+pub fn slug_taken(conn: &mut DbConnection, slug: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(consultations::table.filter(consultations::slug.eq(slug)))).get_result(conn)
+}
+
+/// The lifecycle settings an officer changes directly (not versioned): times and results policy.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = consultations, treat_none_as_null = true)]
+pub struct Schedule {
+    pub opens_at: Option<NaiveDateTime>,
+    pub closes_at: Option<NaiveDateTime>,
+    pub results_visibility: String,
+}
+
+pub fn set_schedule(conn: &mut DbConnection, id: i64, schedule: &Schedule) -> QueryResult<()> {
     diesel::update(consultations::table.find(id))
-        .set((consultations::current_version_id.eq(version_id), consultations::updated_at.eq(super::now())))
+        .set((schedule, consultations::updated_at.eq(super::now())))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn set_archived(conn: &mut DbConnection, id: i64, at: Option<NaiveDateTime>) -> QueryResult<()> {
+    diesel::update(consultations::table.find(id))
+        .set((consultations::archived_at.eq(at), consultations::updated_at.eq(super::now())))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn set_outcome(conn: &mut DbConnection, id: i64, outcome: Option<&str>) -> QueryResult<()> {
+    diesel::update(consultations::table.find(id))
+        .set((consultations::outcome.eq(outcome), consultations::updated_at.eq(super::now())))
         .execute(conn)
         .map(drop)
 }

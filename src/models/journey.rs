@@ -7,13 +7,13 @@ use crate::domain::journey::Progress;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = journeys)]
 pub struct Journey {
-    pub token: String,
     pub consultation_id: i64,
+    pub token: String,
     pub version_id: i64,
     pub answers: String,
-    pub csrf_token: String,
     pub reference: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -31,11 +31,10 @@ impl Journey {
 #[derive(Insertable)]
 #[diesel(table_name = journeys)]
 pub struct NewJourney<'a> {
-    pub token: &'a str,
     pub consultation_id: i64,
+    pub token: &'a str,
     pub version_id: i64,
     pub answers: &'a str,
-    pub csrf_token: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
@@ -49,9 +48,9 @@ pub fn find(
     now: NaiveDateTime,
 ) -> QueryResult<Option<Journey>> {
     journeys::table
-        .filter(journeys::token.eq(token))
-        .filter(journeys::consultation_id.eq(consultation_id))
+        .find((consultation_id, token))
         .filter(journeys::expires_at.gt(now))
+        .select(Journey::as_select())
         .first(conn)
         .optional()
 }
@@ -62,21 +61,28 @@ pub fn insert(conn: &mut DbConnection, new: &NewJourney) -> QueryResult<()> {
 
 pub fn save_progress(
     conn: &mut DbConnection,
+    consultation_id: i64,
     token: &str,
     progress: &Progress,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
 ) -> QueryResult<()> {
     let json = serde_json::to_string(progress).expect("progress serialises");
-    diesel::update(journeys::table.find(token))
+    diesel::update(journeys::table.find((consultation_id, token)))
         .set((journeys::answers.eq(json), journeys::updated_at.eq(now), journeys::expires_at.eq(expires_at)))
         .execute(conn)
         .map(drop)
 }
 
 /// Marks the journey submitted. Its answers are cleared: they now live in the response.
-pub fn mark_submitted(conn: &mut DbConnection, token: &str, reference: &str, now: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(journeys::table.find(token))
+pub fn mark_submitted(
+    conn: &mut DbConnection,
+    consultation_id: i64,
+    token: &str,
+    reference: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(journeys::table.find((consultation_id, token)))
         .set((journeys::reference.eq(reference), journeys::answers.eq("{}"), journeys::updated_at.eq(now)))
         .execute(conn)
         .map(drop)

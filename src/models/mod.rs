@@ -3,9 +3,11 @@
 
 pub mod consultation;
 pub mod journey;
-pub mod questionnaire;
+pub mod organisation;
 pub mod response;
+pub mod setting;
 pub mod totals;
+pub mod version;
 
 /// The current time as stored: UTC without a zone, set from Rust so both backends agree to the microsecond.
 pub fn now() -> chrono::NaiveDateTime {

@@ -1,11 +1,11 @@
 //! Responses and their answers.
 
-use super::questionnaire;
+use super::version;
 use crate::db::bulk::{self, AnswerRow, ROWS_PER_STATEMENT};
 use crate::db::schema::{answers, responses};
 use crate::db::{on_backend, DbConnection};
 use crate::domain::answers::{Answer, Answers, Value};
-use crate::results::tally::Tally;
+use crate::results::tally::Tallies;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::collections::HashMap;
@@ -21,6 +21,17 @@ pub enum Channel {
 }
 
 impl Channel {
+    pub const ALL: [Channel; 5] = [Channel::Online, Channel::Api, Channel::Paper, Channel::Email, Channel::Event];
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// Whether an officer keys responses of this channel on a resident's behalf.
+    pub fn is_keyed(self) -> bool {
+        matches!(self, Channel::Paper | Channel::Email | Channel::Event)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Online => "online",
@@ -39,6 +50,7 @@ pub struct NewResponse<'a> {
     pub version_id: i64,
     pub reference: &'a str,
     pub channel: &'a str,
+    pub entered_by: Option<i64>,
     pub idempotency_key: &'a str,
     pub fingerprint: &'a str,
     pub submitted_at: NaiveDateTime,
@@ -47,19 +59,21 @@ pub struct NewResponse<'a> {
 /// Inserts responses and their answers in a few multi-row statements; `given[i]` holds the answers of `new[i]`.
 /// The caller holds the transaction. A unique violation (a key or reference already stored) fails the lot.
 pub fn insert_many(conn: &mut DbConnection, new: &[NewResponse], given: &[&Answers]) -> QueryResult<()> {
-    let mut ids: HashMap<String, i64> = HashMap::with_capacity(new.len());
+    // Keys are unique per consultation only: the same key may arrive for two consultations in one batch, so
+    // stored rows are matched back to their answers by both.
+    let mut ids: HashMap<(i64, String), i64> = HashMap::with_capacity(new.len());
     for chunk in new.chunks(ROWS_PER_STATEMENT) {
-        let stored: Vec<(i64, String)> = on_backend!(conn, |c| diesel::insert_into(responses::table)
+        let stored: Vec<(i64, i64, String)> = on_backend!(conn, |c| diesel::insert_into(responses::table)
             .values(chunk)
-            .returning((responses::id, responses::idempotency_key))
+            .returning((responses::id, responses::consultation_id, responses::idempotency_key))
             .get_results(c))?;
-        ids.extend(stored.into_iter().map(|(id, key)| (key, id)));
+        ids.extend(stored.into_iter().map(|(id, consultation, key)| ((consultation, key), id)));
     }
     let rows: Vec<AnswerRow> = new
         .iter()
         .zip(given)
         .flat_map(|(r, answers)| {
-            let response_id = ids[r.idempotency_key];
+            let response_id = ids[&(r.consultation_id, r.idempotency_key.to_string())];
             answers.iter().map(move |(key, answer)| AnswerRow {
                 consultation_id: r.consultation_id,
                 response_id,
@@ -132,29 +146,34 @@ pub fn count(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<i64> 
 
 /// Recounts every response of a consultation from its stored answers, against the version each answered,
 /// independently of the running totals: what they must always equal.
-pub fn recount(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<Tally> {
+pub fn recount(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<Tallies> {
     let (responses, stored) = all_with_answers(conn, consultation_id)?;
     let mut versions = HashMap::new();
     let mut by_response: HashMap<i64, Answers> = HashMap::new();
     for (response_id, version_id) in &responses {
         if !versions.contains_key(version_id) {
-            versions.insert(*version_id, questionnaire::load(conn, *version_id)?);
+            versions.insert(*version_id, version::load(conn, *version_id)?.content.questionnaire);
         }
         by_response.insert(*response_id, Answers::new());
     }
     let version_of: HashMap<i64, i64> = responses.iter().copied().collect();
     for a in stored {
-        let q = &versions[&version_of[&a.response_id]];
-        let Some(kind) = q.question(&a.question_key).map(|qq| qq.kind) else { continue };
-        let Some(value) = Value::from_stored(kind, &a.value) else { continue };
+        let corrupt = || {
+            diesel::result::Error::DeserializationError(
+                format!("stored answer to {} of response {} cannot be read", a.question_key, a.response_id).into(),
+            )
+        };
+        let version = version_of.get(&a.response_id).ok_or_else(corrupt)?;
+        let kind = versions[version].question(&a.question_key).map(|qq| qq.kind).ok_or_else(corrupt)?;
+        let value = Value::from_stored(kind, &a.value).ok_or_else(corrupt)?;
         by_response
             .get_mut(&a.response_id)
-            .expect("answers belong to responses")
+            .ok_or_else(corrupt)?
             .insert(a.question_key, Answer { value, other: a.other_text });
     }
-    let mut tally = Tally::default();
+    let mut tallies = Tallies::new();
     for (response_id, version_id) in &responses {
-        tally.add(&versions[version_id], &by_response[response_id]);
+        tallies.entry(*version_id).or_default().add(&versions[version_id], &by_response[response_id]);
     }
-    Ok(tally)
+    Ok(tallies)
 }

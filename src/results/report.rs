@@ -1,9 +1,15 @@
-//! The results report: running totals joined to the questionnaire, with percentages of each question's base and
-//! their 95% intervals. The API, the live stream and the results page all serve this one shape.
+//! The results report: the running totals of every questionnaire version joined to the questionnaires, with
+//! percentages of each question's base and their 95% intervals. The API, the live stream and the results page
+//! all serve this one shape.
+//!
+//! A question's key means the same question in every version, so a question's figures sum over the versions
+//! that asked it; responses to a version without the question count as not shown, so for every question
+//! `base + not_shown + skipped = responses`. Questions and options the latest version no longer has keep their
+//! counts and are marked `removed`.
 
 use super::stats::{percent, wilson95, SMALL_BASE};
-use super::tally::Tally;
-use crate::domain::questionnaire::{Kind, Questionnaire};
+use super::tally::{Tallies, Tally};
+use crate::domain::questionnaire::{Choice, Kind, Question, Questionnaire};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -24,6 +30,25 @@ pub struct QuestionResult {
     pub skipped: i64,
     /// The base is under 30: treat percentages with caution.
     pub small_base: bool,
+    /// The latest version no longer asks it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
+    pub options: Vec<OptionResult>,
+    /// A grid's rows, each with its own base and options.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<RowResult>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RowResult {
+    pub key: String,
+    pub label: String,
+    pub base: i64,
+    pub not_shown: i64,
+    pub skipped: i64,
+    pub small_base: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
     pub options: Vec<OptionResult>,
 }
 
@@ -40,41 +65,202 @@ pub struct OptionResult {
     /// Ranking only: the average position given (1 = first).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mean_rank: Option<f64>,
+    /// The latest version no longer offers it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
 }
 
-pub fn build(slug: &str, q: &Questionnaire, t: &Tally) -> Report {
-    let questions = q
-        .questions()
-        .map(|question| {
-            let counts = t.questions.get(&question.key).copied().unwrap_or_default();
-            let base = counts.answered;
-            let options = question
-                .options
-                .iter()
-                .map(|o| {
-                    let c = t.options.get(&(question.key.clone(), o.key.clone())).copied().unwrap_or_default();
-                    OptionResult {
-                        key: o.key.clone(),
-                        label: o.label.clone(),
-                        count: c.count,
-                        percent: percent(c.count, base),
-                        ci95: wilson95(c.count, base),
-                        mean_rank: (question.kind == Kind::Ranking && base > 0)
-                            .then(|| (c.rank_sum as f64 / base as f64 * 100.0).round() / 100.0),
-                    }
-                })
-                .collect();
-            QuestionResult {
-                key: question.key.clone(),
-                kind: question.kind,
-                prompt: question.prompt.clone(),
-                base,
-                not_shown: counts.not_shown,
-                skipped: counts.skipped,
-                small_base: base < SMALL_BASE,
-                options,
+/// One published version and what its responses add up to.
+struct Version<'a> {
+    questionnaire: &'a Questionnaire,
+    tally: &'a Tally,
+}
+
+/// Builds the report over every published version (id and questionnaire, oldest first) and the tallies of
+/// their responses by version id; the latest version decides the order and the wording.
+pub fn build(slug: &str, published: &[(i64, &Questionnaire)], tallies: &Tallies) -> Report {
+    let none = Tally::default();
+    let versions: Vec<Version> = published
+        .iter()
+        .map(|(id, questionnaire)| Version { questionnaire, tally: tallies.get(id).unwrap_or(&none) })
+        .collect();
+    let versions = versions.as_slice();
+    let responses = versions.iter().map(|v| v.tally.responses).sum();
+    let questions = all_questions(versions)
+        .into_iter()
+        .map(|(question, removed)| question_result(versions, question, removed))
+        .collect();
+    Report { consultation: slug.to_string(), responses, questions }
+}
+
+/// Every question any version asked: the latest version's in its order, then those only earlier versions
+/// asked (newest wording first), marked removed.
+fn all_questions<'a>(versions: &[Version<'a>]) -> Vec<(&'a Question, bool)> {
+    let mut out: Vec<(&Question, bool)> = Vec::new();
+    for (i, v) in versions.iter().enumerate().rev() {
+        let latest = i + 1 == versions.len();
+        for q in v.questionnaire.questions() {
+            if !out.iter().any(|(seen, _)| seen.key == q.key) {
+                out.push((q, !latest));
+            }
+        }
+    }
+    out
+}
+
+/// Every choice any version offered under `pick` (options or rows) of the question, latest first, with
+/// whether the latest version still offers it.
+fn all_choices<'a>(
+    versions: &[Version<'a>],
+    key: &str,
+    pick: fn(&Question) -> &Vec<Choice>,
+) -> Vec<(&'a Choice, bool)> {
+    let mut out: Vec<(&Choice, bool)> = Vec::new();
+    let latest = versions.last().and_then(|v| v.questionnaire.question(key));
+    for v in versions.iter().rev() {
+        let Some(q) = v.questionnaire.question(key) else { continue };
+        for c in pick(q) {
+            if !out.iter().any(|(seen, _)| seen.key == c.key) {
+                let kept = latest.is_some_and(|l| pick(l).iter().any(|lc| lc.key == c.key));
+                out.push((c, !kept));
+            }
+        }
+    }
+    out
+}
+
+/// A question's (or a grid row's) counts summed over the versions: not shown includes every response to a
+/// version that did not ask it.
+fn counts(versions: &[Version], key: &str, row: &str) -> (i64, i64, i64) {
+    let (mut base, mut not_shown, mut skipped) = (0, 0, 0);
+    for v in versions {
+        let asked =
+            v.questionnaire.question(key).is_some_and(|q| row.is_empty() || q.rows.iter().any(|r| r.key == row));
+        if asked {
+            let c = v.tally.question(key, row);
+            base += c.answered;
+            not_shown += c.not_shown;
+            skipped += c.skipped;
+        } else {
+            not_shown += v.tally.responses;
+        }
+    }
+    (base, not_shown, skipped)
+}
+
+fn option_results(versions: &[Version], question: &Question, row: &str, base: i64) -> Vec<OptionResult> {
+    all_choices(versions, &question.key, |q| &q.options)
+        .into_iter()
+        .map(|(o, removed)| {
+            let (count, rank_sum) = versions.iter().fold((0, 0), |(n, r), v| {
+                let c = v.tally.option(&question.key, row, &o.key);
+                (n + c.count, r + c.rank_sum)
+            });
+            OptionResult {
+                key: o.key.clone(),
+                label: o.label.to_string(),
+                count,
+                percent: percent(count, base),
+                ci95: wilson95(count, base),
+                mean_rank: (question.kind == Kind::Ranking && base > 0)
+                    .then(|| (rank_sum as f64 / base as f64 * 100.0).round() / 100.0),
+                removed,
             }
         })
-        .collect();
-    Report { consultation: slug.to_string(), responses: t.responses, questions }
+        .collect()
+}
+
+fn question_result(versions: &[Version], question: &Question, removed: bool) -> QuestionResult {
+    let (base, not_shown, skipped) = counts(versions, &question.key, "");
+    let (options, rows) = if question.kind == Kind::Grid {
+        let rows = all_choices(versions, &question.key, |q| &q.rows)
+            .into_iter()
+            .map(|(row, row_removed)| {
+                let (base, not_shown, skipped) = counts(versions, &question.key, &row.key);
+                RowResult {
+                    key: row.key.clone(),
+                    label: row.label.to_string(),
+                    base,
+                    not_shown,
+                    skipped,
+                    small_base: base < SMALL_BASE,
+                    removed: row_removed,
+                    options: option_results(versions, question, &row.key, base),
+                }
+            })
+            .collect();
+        (Vec::new(), rows)
+    } else {
+        (option_results(versions, question, "", base), Vec::new())
+    };
+    QuestionResult {
+        key: question.key.clone(),
+        kind: question.kind,
+        prompt: question.prompt.to_string(),
+        base,
+        not_shown,
+        skipped,
+        small_base: base < SMALL_BASE,
+        removed,
+        options,
+        rows,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::questionnaire::tests::sample;
+    use crate::domain::validation::from_json;
+    use serde_json::json;
+
+    fn answers(q: &Questionnaire, v: serde_json::Value) -> crate::domain::answers::Answers {
+        from_json(q, v.as_object().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn versions_sum_by_key_and_a_question_added_later_counts_earlier_responses_as_not_shown() {
+        let first = sample();
+        let mut second = sample();
+        second.sections[0].questions[0].options.remove(0);
+        second.sections[0].questions[0].options.push(Choice {
+            key: "unsure".into(),
+            label: "Unsure".into(),
+            other: false,
+            exclusive: false,
+        });
+        second.routing.clear();
+        second.sections[0].questions.insert(
+            0,
+            serde_json::from_value(json!({"key": "new_q", "kind": "short_text", "prompt": "New", "required": false}))
+                .unwrap(),
+        );
+        let mut t1 = Tally::default();
+        t1.add(&first, &answers(&first, json!({"support": "agree", "services": ["police"], "rank": ["a","b","c"]})));
+        t1.add(&first, &answers(&first, json!({"support": "disagree", "services": ["none"]})));
+        let mut t2 = Tally::default();
+        t2.add(
+            &second,
+            &answers(
+                &second,
+                json!({"new_q": "Hi", "support": "unsure", "services": ["police"], "rank": ["a","b","c"]}),
+            ),
+        );
+        let tallies: Tallies = [(1, t1), (2, t2)].into();
+        let report = build("x", &[(1, &first), (2, &second)], &tallies);
+        assert_eq!(report.responses, 3);
+        let new_q = report.questions.iter().find(|q| q.key == "new_q").unwrap();
+        assert_eq!((new_q.base, new_q.not_shown, new_q.skipped), (1, 2, 0));
+        let support = report.questions.iter().find(|q| q.key == "support").unwrap();
+        assert_eq!(support.base, 3);
+        let keys: Vec<(&str, i64, bool)> =
+            support.options.iter().map(|o| (o.key.as_str(), o.count, o.removed)).collect();
+        assert_eq!(keys, [("disagree", 1, false), ("unsure", 1, false), ("agree", 1, true)]);
+        for q in &report.questions {
+            assert_eq!(q.base + q.not_shown + q.skipped, report.responses, "{}", q.key);
+            for r in &q.rows {
+                assert_eq!(r.base + r.not_shown + r.skipped, report.responses, "{}.{}", q.key, r.key);
+            }
+        }
+    }
 }

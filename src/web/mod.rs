@@ -2,15 +2,19 @@
 //! call the domain and the models, and render or redirect.
 
 pub mod api;
+pub mod csrf;
 pub mod error;
+pub mod form;
+pub mod identity;
 pub mod public;
+pub mod questions;
 pub mod render;
+pub mod routes;
 
-use crate::auth::{Viewer, Visibility};
+use crate::auth::Viewer;
 use crate::config::Settings;
 use crate::db::{DbConnection, Pool};
-use crate::domain::questionnaire::Questionnaire;
-use crate::models::{consultation, consultation::Consultation, questionnaire, totals};
+use crate::models::{consultation, consultation::Consultation, totals, version, version::Loaded};
 use crate::results::{self, report::Report};
 use crate::submissions::Submitter;
 use crate::web::error::AppError;
@@ -25,7 +29,9 @@ pub struct AppState {
     pub submitter: Submitter,
     pub settings: Arc<Settings>,
     pub timezone: chrono_tz::Tz,
-    questionnaires: RwLock<HashMap<i64, Arc<Questionnaire>>>,
+    /// What CSRF tokens are made with; the same in every instance (see `models::setting::secret`).
+    pub secret: Vec<u8>,
+    versions: RwLock<HashMap<i64, Arc<Loaded>>>,
     recent: RwLock<HashMap<String, (Instant, Consultation)>>,
 }
 
@@ -35,12 +41,14 @@ const RECENT: Duration = Duration::from_secs(1);
 
 impl AppState {
     pub fn new(pool: Pool, submitter: Submitter, settings: Arc<Settings>) -> anyhow::Result<AppState> {
+        let secret = crate::models::setting::secret(&mut *pool.get()?)?;
         Ok(AppState {
             pool,
             submitter,
             timezone: settings.timezone()?,
             settings,
-            questionnaires: RwLock::default(),
+            secret,
+            versions: RwLock::default(),
             recent: RwLock::default(),
         })
     }
@@ -59,23 +67,18 @@ impl AppState {
         .await?
     }
 
-    /// A published consultation (not a draft) and its current questionnaire. Published versions never change,
-    /// so each is loaded from the database once per process.
-    pub async fn consultation(&self, slug: &str) -> Result<(Consultation, Arc<Questionnaire>), AppError> {
+    /// A published consultation (not a draft) and its live version.
+    pub async fn consultation(&self, slug: &str) -> Result<(Consultation, Arc<Loaded>), AppError> {
         let slug = slug.to_string();
-        let c = self
-            .db(move |conn| Ok(consultation::find_by_slug(conn, &slug)?))
-            .await?
-            .filter(|c| c.status != "draft")
-            .ok_or(AppError::NotFound)?;
-        let version_id = c.current_version_id.ok_or(AppError::NotFound)?;
-        let q = self.questionnaire(version_id).await?;
-        Ok((c, q))
+        let c = self.db(move |conn| Ok(consultation::find_by_slug(conn, &slug)?)).await?.ok_or(AppError::NotFound)?;
+        let version_id = c.live_version_id.ok_or(AppError::NotFound)?;
+        let content = self.version(version_id).await?;
+        Ok((c, content))
     }
 
     /// As `consultation`, but reusing a read up to a second old: for the submission path, whose writer has the
     /// last word on whether the consultation is open.
-    pub async fn recent_consultation(&self, slug: &str) -> Result<(Consultation, Arc<Questionnaire>), AppError> {
+    pub async fn recent_consultation(&self, slug: &str) -> Result<(Consultation, Arc<Loaded>), AppError> {
         let hit = self
             .recent
             .read()
@@ -84,35 +87,46 @@ impl AppState {
             .filter(|(at, _)| at.elapsed() < RECENT)
             .map(|(_, c)| c.clone());
         if let Some(c) = hit {
-            if let Some(version_id) = c.current_version_id {
-                return Ok((c, self.questionnaire(version_id).await?));
+            if let Some(version_id) = c.live_version_id {
+                return Ok((c, self.version(version_id).await?));
             }
         }
-        let (c, q) = self.consultation(slug).await?;
+        let (c, content) = self.consultation(slug).await?;
         self.recent.write().expect("cache lock").insert(slug.to_string(), (Instant::now(), c.clone()));
-        Ok((c, q))
+        Ok((c, content))
     }
 
-    pub async fn questionnaire(&self, version_id: i64) -> Result<Arc<Questionnaire>, AppError> {
-        if let Some(q) = self.questionnaires.read().expect("cache lock").get(&version_id) {
-            return Ok(q.clone());
+    /// A version's content. Published versions never change, so each is loaded from the database once per
+    /// process; a draft is read afresh every time.
+    pub async fn version(&self, version_id: i64) -> Result<Arc<Loaded>, AppError> {
+        if let Some(loaded) = self.versions.read().expect("cache lock").get(&version_id) {
+            return Ok(loaded.clone());
         }
-        let q = Arc::new(self.db(move |conn| Ok(questionnaire::load(conn, version_id)?)).await?);
-        self.questionnaires.write().expect("cache lock").insert(version_id, q.clone());
-        Ok(q)
+        let loaded = Arc::new(self.db(move |conn| Ok(version::load(conn, version_id)?)).await?);
+        if loaded.published {
+            self.versions.write().expect("cache lock").insert(version_id, loaded.clone());
+        }
+        Ok(loaded)
     }
 
     /// The live results of a consultation, if `viewer` may see them: a read of the running totals, whose cost
     /// does not grow with the number of responses.
-    pub async fn report(&self, slug: &str, viewer: Viewer) -> Result<(Consultation, Report), AppError> {
-        let (c, q) = self.consultation(slug).await?;
-        if !Visibility::parse(&c.results_visibility).allows(viewer) {
+    pub async fn report(&self, slug: &str, viewer: Viewer) -> Result<(Consultation, Arc<Loaded>, Report), AppError> {
+        let (c, live) = self.consultation(slug).await?;
+        if !c.visibility().allows(viewer) {
             return Err(AppError::Forbidden("The results of this consultation are not public yet".into()));
         }
         let id = c.id;
-        let tally = self.db(move |conn| Ok(totals::read(conn, id)?)).await?;
-        let report = results::report::build(&c.slug, &q, &tally);
-        Ok((c, report))
+        let tallies = self.db(move |conn| Ok(totals::read(conn, id)?)).await?;
+        // Every published version has its total rows, so the tallies name them all, oldest first.
+        let mut contents = Vec::with_capacity(tallies.len());
+        for version_id in tallies.keys() {
+            contents.push(self.version(*version_id).await?);
+        }
+        let published: Vec<(i64, &crate::domain::questionnaire::Questionnaire)> =
+            contents.iter().map(|v| (v.id, &v.content.questionnaire)).collect();
+        let report = results::report::build(&c.slug, &published, &tallies);
+        Ok((c, live, report))
     }
 
     /// A time as residents read it, in the council's zone: "11:59pm on 31 January 2027".
@@ -173,9 +187,11 @@ pub fn security_headers(https: bool) -> middleware::DefaultHeaders {
         .add(("Cross-Origin-Opener-Policy", "same-origin"))
 }
 
-/// Every route of the application.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz)).configure(api::routes).configure(public::routes);
+/// Every route of the application, each with its access rule (see `routes`).
+pub fn register(r: &mut routes::Router) {
+    r.get("/healthz", routes::Access::Public, web::get().to(healthz));
+    api::routes(r);
+    public::routes(r);
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {

@@ -339,7 +339,8 @@ async fn a_consultation_that_is_not_open_takes_no_responses() {
     app.create_consultation("closing", "open", small()).await;
     let reference = reference_of(app.post_response("closing", "early", &body).await, 201).await;
     set_consultation(&app, "closing", |id, conn| {
-        diesel::update(dsl::consultations.find(id)).set(dsl::status.eq("closed")).execute(conn).unwrap();
+        let now = haveyoursay::models::now();
+        diesel::update(dsl::consultations.find(id)).set(dsl::closes_at.eq(Some(now))).execute(conn).unwrap();
     })
     .await;
     assert_eq!(reference_of(app.post_response("closing", "early", &body).await, 200).await, reference);

@@ -6,8 +6,9 @@ use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use haveyoursay::config::{Overrides, Settings};
 use haveyoursay::db::{DbConnection, Pool};
+use haveyoursay::domain::questionnaire::Content;
 use haveyoursay::domain::questionnaire::Questionnaire;
-use haveyoursay::models::{self, consultation, questionnaire};
+use haveyoursay::models::{self, consultation, organisation, version};
 use haveyoursay::startup::Application;
 use std::path::Path;
 
@@ -163,33 +164,49 @@ impl TestApp {
             .await
     }
 
-    /// Publishes a consultation with `q` (JSON in the API's questionnaire shape), open now unless `status` says
-    /// otherwise, with public results.
-    pub async fn create_consultation(&self, slug: &str, status: &str, q: serde_json::Value) -> i64 {
+    /// Makes a consultation of the test organisation with `q` (JSON in the API's questionnaire shape), with
+    /// public results, at `stage`: "draft" (never published), "scheduled" (opens in three days), "open" (since
+    /// yesterday, for a month) or "closed" (yesterday, after a month).
+    pub async fn create_consultation(&self, slug: &str, stage: &str, q: serde_json::Value) -> i64 {
         let q: Questionnaire = serde_json::from_value(q).expect("a questionnaire");
         q.check().expect("a valid questionnaire");
         let slug = slug.to_string();
-        let status = status.to_string();
+        let stage = stage.to_string();
         self.db(move |conn| {
             haveyoursay::db::write(conn, |conn| -> diesel::QueryResult<i64> {
                 let now = models::now();
+                let day = chrono::Duration::days(1);
+                let (opens, closes) = match stage.as_str() {
+                    "scheduled" => (now + day * 3, now + day * 33),
+                    "closed" => (now - day * 31, now - day),
+                    "open" | "draft" => (now - day, now + day * 30),
+                    other => panic!("no such stage {other}"),
+                };
+                let organisation = organisation::find_or_create(conn, "Test Council")?;
                 let id = consultation::insert(
                     conn,
                     &consultation::NewConsultation {
+                        organisation_id: organisation.id,
                         slug: &slug,
-                        title: &format!("Test consultation {slug}"),
-                        summary: "A consultation made by a test.",
-                        body: "Some **background**.",
-                        status: &status,
-                        opens_at: Some(now - chrono::Duration::days(1)),
-                        closes_at: Some(now + chrono::Duration::days(30)),
+                        opens_at: Some(opens),
+                        closes_at: Some(closes),
                         results_visibility: "public",
                         outcome: None,
                         created_at: now,
                         updated_at: now,
                     },
                 )?;
-                questionnaire::publish(conn, id, &q)?;
+                let content = Content {
+                    title: format!("Test consultation {slug}").into(),
+                    summary: "A consultation made by a test.".into(),
+                    body: "Some **background**.".into(),
+                    questionnaire: q,
+                };
+                if stage == "draft" {
+                    version::create_draft(conn, id, &content)?;
+                } else {
+                    version::publish_content(conn, id, &content)?;
+                }
                 Ok(id)
             })
             .unwrap()

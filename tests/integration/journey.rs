@@ -1082,32 +1082,33 @@ async fn submitting_twice_stores_one_response() {
 #[tokio::test]
 async fn answers_survive_a_browser_restart() {
     let app = spawn_app().await;
-    let start = app.client.get(app.url(&format!("/consultations/{IRMP}/respond"))).send().await.unwrap();
-    let cookie = start
+    let (r, first) = Resident::start(&app, IRMP).await;
+    assert_eq!(first, irmp("closer_working"));
+    assert_eq!(journeys_of(&app, IRMP).await, 0, "nothing is stored before an answer is saved");
+    // The journey cookie comes with the first answer saved.
+    let mut form: Vec<(&str, &str)> = vec![("_csrf", &r.csrf)];
+    form.extend_from_slice(step("closer_working").fields);
+    let saved = r.client.post(app.url(&first)).form(&form).send().await.unwrap();
+    let cookie = saved
         .headers()
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_string())
         .find(|c| c.starts_with("hys_journey="))
         .expect("the journey cookie is set");
-    let token = cookie.split(';').next().unwrap().to_string();
-    let first = see_other(&read(start).await);
-    let csrf = app.get(&first).await.csrf();
-    let r = Resident { app: &app, client: app.client.clone(), slug: IRMP.into(), csrf };
-    r.answer("closer_working", step("closer_working").fields).await;
+    assert_eq!(see_other(&read(saved).await), irmp("closer_working_details"));
+    assert_eq!(journeys_of(&app, IRMP).await, 1);
     assert_eq!(
         r.answer("closer_working_details", step("closer_working_details").fields).await,
         irmp("sharing_buildings")
     );
 
-    // The browser restarts: a new client, with only the cookie kept.
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::COOKIE, token.parse().unwrap());
-    let restarted = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .default_headers(headers)
-        .build()
-        .unwrap();
+    // The browser restarts: a new client that kept only the lasting journey cookie (session cookies, like the
+    // one CSRF tokens are bound to, do not survive a restart).
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    jar.add_cookie_str(&cookie, &app.url("/").parse().unwrap());
+    let restarted =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_provider(jar).build().unwrap();
     let again = Resident { app: &app, client: restarted, slug: IRMP.into(), csrf: String::new() };
     assert_eq!(see_other(&again.get(&format!("/consultations/{IRMP}/respond")).await), irmp("sharing_buildings"));
     let details = again.open(&irmp("closer_working_details")).await;
@@ -1149,7 +1150,10 @@ async fn closed_and_forthcoming_consultations_take_no_responses() {
     assert_eq!(h1_count(&start.body), 1);
     assert_eq!(journeys_of(&app, CLOSED).await, 0, "no journey is created");
 
-    let answer = [("_csrf", "0123456789abcdef0123456789abcdef"), ("q.library_used", "kingsholt")];
+    // A real token (any page's form gives one) so that the refusal is about the consultation being closed.
+    let (_, irmp_first) = Resident::start(&app, IRMP).await;
+    let csrf = app.get(&irmp_first).await.csrf();
+    let answer = [("_csrf", csrf.as_str()), ("q.library_used", "kingsholt")];
     let p = app.post_form(&respond_path(CLOSED, "library_use"), &answer).await;
     assert_eq!(p.status, 409);
     assert!(p.body.contains("This consultation has closed"));
@@ -1200,9 +1204,12 @@ async fn closed_and_forthcoming_consultations_take_no_responses() {
 async fn pages_send_security_headers_a_strict_cookie_and_escape_officer_text() {
     let app = spawn_app().await;
 
-    // The journey cookie.
-    let start = app.client.get(app.url(&format!("/consultations/{IRMP}/respond"))).send().await.unwrap();
-    let cookie = start
+    // The journey cookie, set when the first answer is saved.
+    let (r, first) = Resident::start(&app, IRMP).await;
+    let mut form: Vec<(&str, &str)> = vec![("_csrf", &r.csrf)];
+    form.extend_from_slice(step("closer_working").fields);
+    let saved = r.client.post(app.url(&first)).form(&form).send().await.unwrap();
+    let cookie = saved
         .headers()
         .get_all("set-cookie")
         .iter()
@@ -1217,9 +1224,6 @@ async fn pages_send_security_headers_a_strict_cookie_and_escape_officer_text() {
     assert!(token.len() >= 32, "the token is long and random: {token}");
 
     // Security headers on every kind of page, errors included.
-    let first = see_other(&read(start).await);
-    let csrf = app.get(&first).await.csrf();
-    let r = Resident { app: &app, client: app.client.clone(), slug: IRMP.into(), csrf };
     let invalid = r.client.post(app.url(&first)).form(&[("_csrf", r.csrf.as_str())]).send().await.unwrap();
     assert_eq!(invalid.status(), 422);
     let mut responses = vec![("an invalid page".to_string(), invalid)];
@@ -1245,9 +1249,11 @@ async fn pages_send_security_headers_a_strict_cookie_and_escape_officer_text() {
     }
 
     // A POST without the journey's CSRF token is refused and saves nothing.
-    let forged = app.post_form(&first, &[("_csrf", "forged"), ("q.support_closer_working", "agree")]).await;
+    let before = see_other(&app.get(&format!("/consultations/{IRMP}/respond")).await);
+    let details = irmp("closer_working_details");
+    let forged = app.post_form(&details, &[("_csrf", "forged"), ("q.collaboration_areas", "joint_training")]).await;
     assert_eq!(forged.status, 403);
-    assert_eq!(see_other(&app.get(&format!("/consultations/{IRMP}/respond")).await), first, "nothing was saved");
+    assert_eq!(see_other(&app.get(&format!("/consultations/{IRMP}/respond")).await), before, "nothing was saved");
 
     // Officer-authored text is escaped wherever it appears: question page, error page, check page.
     let q = serde_json::json!({"sections": [{

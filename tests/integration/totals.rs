@@ -5,7 +5,7 @@ use crate::api::{every_kind, questionnaire, random_body};
 use crate::helpers::{spawn_app, TestApp, CLOSED, IRMP};
 use haveyoursay::domain::questionnaire::Questionnaire;
 use haveyoursay::models::response::recount;
-use haveyoursay::models::{consultation, questionnaire as versions, totals};
+use haveyoursay::models::{consultation, totals, version};
 use haveyoursay::results::report;
 use proptest::prelude::*;
 use serde_json::Value;
@@ -22,9 +22,10 @@ async fn recounted_and_running(app: &TestApp, slug: &str) -> (Value, Value) {
     let slug = slug.to_string();
     app.db(move |conn| {
         let c = consultation::find_by_slug(conn, &slug).unwrap().expect("the consultation exists");
-        let q = versions::load(conn, c.current_version_id.expect("a published version")).unwrap();
-        let recounted = report::build(&slug, &q, &recount(conn, c.id).unwrap());
-        let running = report::build(&slug, &q, &totals::read(conn, c.id).unwrap());
+        let published = version::published_questionnaires(conn, c.id).unwrap();
+        let published: Vec<(i64, &Questionnaire)> = published.iter().map(|(id, _, q)| (*id, q)).collect();
+        let recounted = report::build(&slug, &published, &recount(conn, c.id).unwrap());
+        let running = report::build(&slug, &published, &totals::read(conn, c.id).unwrap());
         (as_json(&recounted), as_json(&running))
     })
     .await

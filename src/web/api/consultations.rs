@@ -1,17 +1,18 @@
 //! GET the list of consultations and one consultation's published questionnaire.
 
 use super::Problem;
+use crate::domain::definition::utc;
 use crate::domain::questionnaire::Questionnaire;
-use crate::models::{consultation, now};
+use crate::models::{consultation, consultation::Consultation, now};
 use crate::web::AppState;
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
 #[derive(Serialize)]
-struct Summary {
-    slug: String,
-    title: String,
+struct Summary<'a> {
+    slug: &'a str,
+    title: &'a str,
     status: &'static str,
     #[serde(with = "utc")]
     opens_at: Option<NaiveDateTime>,
@@ -22,10 +23,10 @@ struct Summary {
 #[derive(Serialize)]
 struct Detail<'a> {
     #[serde(flatten)]
-    summary: Summary,
+    summary: Summary<'a>,
     #[serde(rename = "summary")]
     summary_text: &'a str,
-    version: i64,
+    version: i32,
     #[serde(flatten)]
     questionnaire: &'a Questionnaire,
 }
@@ -33,39 +34,21 @@ struct Detail<'a> {
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
     let rows = state.db(|conn| Ok(consultation::list_public(conn, None)?)).await?;
     let at = now();
-    let list: Vec<Summary> = rows.iter().map(|c| summary(c, at)).collect();
+    let list: Vec<Summary> = rows.iter().map(|l| summary(&l.consultation, &l.title, at)).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "consultations": list })))
 }
 
 pub async fn show(state: web::Data<AppState>, slug: web::Path<String>) -> Result<HttpResponse, Problem> {
-    let (c, q) = state.consultation(&slug).await?;
+    let (c, live) = state.consultation(&slug).await?;
+    let content = &live.content;
     Ok(HttpResponse::Ok().json(Detail {
-        summary: summary(&c, now()),
-        summary_text: &c.summary,
-        version: c.current_version_id.unwrap_or_default(),
-        questionnaire: &q,
+        summary: summary(&c, content.title.as_str(), now()),
+        summary_text: content.summary.as_str(),
+        version: live.number,
+        questionnaire: &content.questionnaire,
     }))
 }
 
-fn summary(c: &consultation::Consultation, at: NaiveDateTime) -> Summary {
-    Summary {
-        slug: c.slug.clone(),
-        title: c.title.clone(),
-        status: c.phase(at).as_str(),
-        opens_at: c.opens_at,
-        closes_at: c.closes_at,
-    }
-}
-
-/// Times in the API are RFC 3339 in UTC.
-mod utc {
-    use chrono::NaiveDateTime;
-    use serde::Serializer;
-
-    pub fn serialize<S: Serializer>(t: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => s.serialize_str(&t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-            None => s.serialize_none(),
-        }
-    }
+fn summary<'a>(c: &'a Consultation, title: &'a str, at: NaiveDateTime) -> Summary<'a> {
+    Summary { slug: &c.slug, title, status: c.phase(at).as_str(), opens_at: c.opens_at, closes_at: c.closes_at }
 }

@@ -5,17 +5,18 @@ mod consultations;
 mod responses;
 mod results;
 
+use crate::web::routes::{Access, Router};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, ResponseError};
 use serde::Serialize;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/openapi.json", web::get().to(openapi))
-        .route("/api/v1/consultations", web::get().to(consultations::list))
-        .route("/api/v1/consultations/{slug}", web::get().to(consultations::show))
-        .route("/api/v1/consultations/{slug}/responses", web::post().to(responses::create))
-        .route("/api/v1/consultations/{slug}/results", web::get().to(results::show))
-        .route("/api/v1/consultations/{slug}/results/stream", web::get().to(results::stream));
+pub fn routes(r: &mut Router) {
+    r.get("/api/openapi.json", Access::Public, web::get().to(openapi))
+        .get("/api/v1/consultations", Access::Public, web::get().to(consultations::list))
+        .get("/api/v1/consultations/{slug}", Access::Public, web::get().to(consultations::show))
+        .post("/api/v1/consultations/{slug}/responses", Access::Public, web::post().to(responses::create))
+        .get("/api/v1/consultations/{slug}/results", Access::Public, web::get().to(results::show))
+        .get("/api/v1/consultations/{slug}/results/stream", Access::Public, web::get().to(results::stream));
 }
 
 async fn openapi() -> HttpResponse {
@@ -55,6 +56,19 @@ impl Problem {
             "Not found",
             "There is no consultation at this address",
         )
+    }
+
+    pub fn unauthorised() -> Problem {
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "/problems/unauthorised",
+            "Unauthorised",
+            "Send a valid API token as 'Authorization: Bearer <token>'",
+        )
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::FORBIDDEN, "/problems/forbidden", "Forbidden", detail)
     }
 
     pub fn with_errors(mut self, errors: Vec<FieldProblem>) -> Problem {

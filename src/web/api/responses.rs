@@ -37,9 +37,9 @@ pub async fn create(
         )
     })?;
 
-    let (c, q) = state.recent_consultation(&slug).await?;
-    let version_id = c.current_version_id.unwrap_or_default();
-    let answers = validation::from_json(&q, &body.answers).map_err(|problems| {
+    let (c, live) = state.recent_consultation(&slug).await?;
+    let q = &live.content.questionnaire;
+    let answers = validation::from_json(q, &body.answers).map_err(|problems| {
         let errors = problems.into_iter().map(|p| FieldProblem { question: p.question, message: p.message }).collect();
         Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -56,9 +56,9 @@ pub async fn create(
     };
     let submission = Submission {
         consultation_id: c.id,
-        version_id,
-        questionnaire: q,
+        version: live.clone(),
         channel: Channel::Api,
+        entered_by: None,
         idempotency_key: key,
         answers,
     };

@@ -9,7 +9,7 @@ use futures_util::StreamExt as _;
 use std::time::Duration;
 
 pub async fn show(state: web::Data<AppState>, slug: web::Path<String>) -> Result<HttpResponse, Problem> {
-    let (_, report) = state.report(&slug, Viewer::Public).await?;
+    let (_, _, report) = state.report(&slug, Viewer::Public).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(report))
 }
 
@@ -21,7 +21,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Sends the results as an event now and again whenever the number of responses changes.
 pub async fn stream(state: web::Data<AppState>, slug: web::Path<String>) -> Result<HttpResponse, Problem> {
     let slug = slug.into_inner();
-    let (c, first) = state.report(&slug, Viewer::Public).await?;
+    let (c, _, first) = state.report(&slug, Viewer::Public).await?;
     let consultation_id = c.id;
     let initial = event(&first);
     let seen = first.responses;
@@ -32,7 +32,7 @@ pub async fn stream(state: web::Data<AppState>, slug: web::Path<String>) -> Resu
                 tokio::time::sleep(POLL).await;
                 let count = state.db(move |conn| Ok(totals::responses(conn, consultation_id)?)).await.ok();
                 if count.is_some_and(|n| n != seen) {
-                    if let Ok((_, report)) = state.report(&slug, Viewer::Public).await {
+                    if let Ok((_, _, report)) = state.report(&slug, Viewer::Public).await {
                         let seen = report.responses;
                         return Some((
                             Ok::<_, actix_web::Error>(event(&report)),

@@ -1,25 +1,25 @@
 //! The resident-facing pages: the hub, consultation pages, the journey through a questionnaire, public results,
 //! and the accessibility statement and privacy notice.
 
-mod form;
 mod journey;
 
 use crate::auth::Viewer;
-use crate::models::{consultation, consultation::Consultation, now};
+use crate::models::{consultation, consultation::Consultation, now, version::Loaded};
 use crate::web::error::AppError;
 use crate::web::render::{markdown, page, page_with_status};
+use crate::web::routes::{Access, Router};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(hub))
-        .route("/accessibility", web::get().to(accessibility))
-        .route("/privacy", web::get().to(privacy))
-        .route("/consultations/{slug}", web::get().to(show))
-        .route("/consultations/{slug}/results", web::get().to(results))
-        .configure(journey::routes);
+pub fn routes(r: &mut Router) {
+    r.get("/", Access::Public, web::get().to(hub))
+        .get("/accessibility", Access::Public, web::get().to(accessibility))
+        .get("/privacy", Access::Public, web::get().to(privacy))
+        .get("/consultations/{slug}", Access::Public, web::get().to(show))
+        .get("/consultations/{slug}/results", Access::Public, web::get().to(results));
+    journey::routes(r);
 }
 
 /// A consultation as the hub and its page describe it.
@@ -33,7 +33,7 @@ struct Card {
     dates: String,
 }
 
-fn card(state: &AppState, c: &Consultation) -> Card {
+fn card(state: &AppState, c: &Consultation, title: &str, summary: &str) -> Card {
     let phase = c.phase(now());
     let dates = match phase {
         crate::domain::phase::Phase::Forthcoming => c.opens_at.map(|t| format!("Opens {}", state.local_time(t))),
@@ -42,8 +42,8 @@ fn card(state: &AppState, c: &Consultation) -> Card {
     };
     Card {
         slug: c.slug.clone(),
-        title: c.title.clone(),
-        summary: c.summary.clone(),
+        title: title.to_string(),
+        summary: summary.to_string(),
         phase: phase.as_str(),
         dates: dates.unwrap_or_default(),
     }
@@ -58,7 +58,7 @@ async fn hub(state: web::Data<AppState>, search: web::Query<Search>) -> Result<H
     let term = search.into_inner().q.map(|q| q.trim().chars().take(100).collect::<String>()).filter(|q| !q.is_empty());
     let t = term.clone();
     let rows = state.db(move |conn| Ok(consultation::list_public(conn, t.as_deref())?)).await?;
-    let cards: Vec<Card> = rows.iter().map(|c| card(&state, c)).collect();
+    let cards: Vec<Card> = rows.iter().map(|l| card(&state, &l.consultation, &l.title, &l.summary)).collect();
     let mut ctx = tera::Context::new();
     let groups: Vec<serde_json::Value> = [
         ("open", "Open consultations"),
@@ -77,21 +77,27 @@ async fn hub(state: web::Data<AppState>, search: web::Query<Search>) -> Result<H
     Ok(page("public/hub.html", ctx))
 }
 
+/// The card of a consultation's live version.
+fn live_card(state: &AppState, c: &Consultation, live: &Loaded) -> Card {
+    card(state, c, live.content.title.as_str(), live.content.summary.as_str())
+}
+
 async fn show(state: web::Data<AppState>, slug: web::Path<String>) -> Result<HttpResponse, AppError> {
-    let (c, q) = state.consultation(&slug).await?;
+    let (c, live) = state.consultation(&slug).await?;
+    let content = &live.content;
     let mut ctx = tera::Context::new();
-    ctx.insert("consultation", &card(&state, &c));
-    ctx.insert("body_html", &markdown(&c.body));
+    ctx.insert("consultation", &live_card(&state, &c, &live));
+    ctx.insert("body_html", &markdown(content.body.as_str()));
     ctx.insert("outcome_html", &c.outcome.as_deref().map(markdown));
-    ctx.insert("results_public", &crate::auth::Visibility::parse(&c.results_visibility).allows(Viewer::Public));
-    ctx.insert("sections", &q.sections.iter().map(|s| s.title.as_str()).collect::<Vec<_>>());
+    ctx.insert("results_public", &c.visibility().allows(Viewer::Public));
+    ctx.insert("sections", &content.questionnaire.sections.iter().map(|s| s.title.as_str()).collect::<Vec<_>>());
     Ok(page("public/consultation.html", ctx))
 }
 
 async fn results(state: web::Data<AppState>, slug: web::Path<String>) -> Result<HttpResponse, AppError> {
-    let (c, report) = state.report(&slug, Viewer::Public).await?;
+    let (c, live, report) = state.report(&slug, Viewer::Public).await?;
     let mut ctx = tera::Context::new();
-    ctx.insert("consultation", &card(&state, &c));
+    ctx.insert("consultation", &live_card(&state, &c, &live));
     ctx.insert("report", &report);
     ctx.insert("small_base", &crate::results::stats::SMALL_BASE);
     Ok(page("public/results.html", ctx))
@@ -111,8 +117,8 @@ pub async fn not_found() -> HttpResponse {
 }
 
 /// The page saying a consultation is not open, with the status given (200 to a GET, 409 to a POST).
-fn not_open(state: &AppState, c: &Consultation, status: StatusCode) -> HttpResponse {
+fn not_open(state: &AppState, c: &Consultation, live: &Loaded, status: StatusCode) -> HttpResponse {
     let mut ctx = tera::Context::new();
-    ctx.insert("consultation", &card(state, c));
+    ctx.insert("consultation", &live_card(state, c, live));
     page_with_status(status, "public/not_open.html", ctx)
 }

@@ -1,12 +1,17 @@
-//! Reading a submitted HTML form strictly: every name and value must be valid UTF-8 once percent-decoded.
+//! Reading a submitted HTML form: strictly (every name and value must be valid UTF-8 once percent-decoded),
+//! within the body limit, and only once its CSRF token has been checked.
 
 use crate::domain::validation::Form;
 use crate::web::error::AppError;
+use crate::web::{csrf, AppState};
+use actix_web::HttpRequest;
 use percent_encoding::percent_decode;
 
-/// Reads a form body with a hard size limit and parses it.
-pub async fn read(payload: actix_web::web::Payload) -> Result<Form, AppError> {
-    parse(&crate::web::read_body(payload).await?)
+/// Reads a form body with a hard size limit, parses it and checks its CSRF token.
+pub async fn read(request: &HttpRequest, state: &AppState, payload: actix_web::web::Payload) -> Result<Form, AppError> {
+    let form = parse(&crate::web::read_body(payload).await?)?;
+    csrf::verify(request, state, form.get(csrf::FIELD).and_then(|v| v.first()).map(String::as_str))?;
+    Ok(form)
 }
 
 /// Parses an `application/x-www-form-urlencoded` body into every value of every field.
