@@ -2,9 +2,11 @@
 //! call the domain and the models, and render or redirect.
 
 pub mod api;
+pub mod assets;
 pub mod error;
 pub mod public;
 pub mod render;
+mod static_files;
 
 use crate::auth::{Viewer, Visibility};
 use crate::config::Settings;
@@ -25,6 +27,7 @@ pub struct AppState {
     pub submitter: Submitter,
     pub settings: Arc<Settings>,
     pub timezone: chrono_tz::Tz,
+    pub static_files: assets::StaticFiles,
     questionnaires: RwLock<HashMap<i64, Arc<Questionnaire>>>,
     recent: RwLock<HashMap<String, (Instant, Consultation)>>,
 }
@@ -34,12 +37,18 @@ pub struct AppState {
 const RECENT: Duration = Duration::from_secs(1);
 
 impl AppState {
-    pub fn new(pool: Pool, submitter: Submitter, settings: Arc<Settings>) -> anyhow::Result<AppState> {
+    pub fn new(
+        pool: Pool,
+        submitter: Submitter,
+        settings: Arc<Settings>,
+        static_files: assets::StaticFiles,
+    ) -> anyhow::Result<AppState> {
         Ok(AppState {
             pool,
             submitter,
             timezone: settings.timezone()?,
             settings,
+            static_files,
             questionnaires: RwLock::default(),
             recent: RwLock::default(),
         })
@@ -175,7 +184,10 @@ pub fn security_headers(https: bool) -> middleware::DefaultHeaders {
 
 /// Every route of the application.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz)).configure(api::routes).configure(public::routes);
+    cfg.route("/healthz", web::get().to(healthz))
+        .configure(api::routes)
+        .configure(public::routes)
+        .configure(static_files::routes);
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
