@@ -34,7 +34,12 @@ pub struct SiteSettings {
     pub timezone: String,
     pub journey_days: i64,
     pub secure_cookies: bool,
-    pub assets_dir: String,
+    /// A council's own templates and static files over the built-in ones; see `theme_dir()`.
+    #[serde(default)]
+    pub theme_dir: Option<String>,
+    /// Retired (templates and static files are built in now); read only to tell whoever still sets it.
+    #[serde(default)]
+    assets_dir: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -95,7 +100,23 @@ impl Settings {
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("log.format must be \"text\" or \"json\"");
         }
+        if self.site.assets_dir.is_some() {
+            // Ignoring it would silently drop a council's edited templates; say where they go now.
+            bail!(
+                "site.assets_dir is no longer used: templates and static files are built in; put your own in a folder \
+                 with templates/ and static/ and name it in site.theme_dir"
+            );
+        }
+        if let Some(dir) = self.theme_dir() {
+            check_theme_dir(dir)?;
+        }
         Ok(())
+    }
+
+    /// The theme folder, if one is set. An empty setting means none, so that an environment variable
+    /// (`HYS__SITE__THEME_DIR=`) can turn off a theme a configuration file sets.
+    pub fn theme_dir(&self) -> Option<&Path> {
+        self.site.theme_dir.as_deref().filter(|d| !d.trim().is_empty()).map(Path::new)
     }
 
     pub fn timezone(&self) -> anyhow::Result<chrono_tz::Tz> {
@@ -111,4 +132,33 @@ impl Settings {
             n => n,
         }
     }
+}
+
+/// A theme folder must exist and hold `templates/` or `static/` (or both) as folders: anything else is a typo
+/// or a half-copied theme, and serving the built-in look instead would hide it. Its files are read later, with
+/// the templates (`web::assets`).
+fn check_theme_dir(dir: &Path) -> anyhow::Result<()> {
+    let named = || format!("site.theme_dir: {}", dir.display());
+    let meta = match std::fs::metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("{}: there is no such folder", named()),
+        Err(e) => return Err(e).with_context(|| format!("{}: the folder cannot be read", named())),
+    };
+    if !meta.is_dir() {
+        bail!("{}: this is not a folder", named());
+    }
+    let mut found = false;
+    for sub in ["templates", "static"] {
+        let path = dir.join(sub);
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() => found = true,
+            Ok(_) => bail!("{}: {sub} is not a folder", named()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("{}: {sub} cannot be read", named())),
+        }
+    }
+    if !found {
+        bail!("{}: the folder has neither templates/ nor static/ in it", named());
+    }
+    Ok(())
 }

@@ -9,7 +9,6 @@ use actix_web::dev::Server;
 use actix_web::{middleware, App, HttpServer};
 use anyhow::Context;
 use std::net::TcpListener;
-use std::path::Path;
 use std::sync::Arc;
 
 pub struct Application {
@@ -21,15 +20,20 @@ pub struct Application {
 impl Application {
     pub fn build(settings: Settings) -> anyhow::Result<Application> {
         let settings = Arc::new(settings);
+        // A theme template that does not parse stops the start here, before any thread or listener is set up.
+        let theme = settings.theme_dir();
+        let templates = web::assets::templates(theme)?;
+        web::render::init(templates, &settings.site.council_name, &settings.site.service_name).with_context(|| {
+            // Tera names templates, not files: say which folder the names are in.
+            theme.map_or("the built-in templates".into(), |dir| format!("site.theme_dir: {}", dir.display()))
+        })?;
+        let static_files = web::assets::StaticFiles::load(theme)?;
         let pool = db::connect(&settings.database.url, settings.database.max_connections)?;
-        let assets = Path::new(&settings.site.assets_dir);
-        web::render::init(&assets.join("templates"), &settings.site.council_name, &settings.site.service_name)?;
         let submitter = Submitter::start(pool.clone(), settings.writers(), settings.database.submission_queue);
-        let state = actix_web::web::Data::new(AppState::new(pool.clone(), submitter, settings.clone())?);
+        let state = actix_web::web::Data::new(AppState::new(pool.clone(), submitter, settings.clone(), static_files)?);
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("could not listen on {}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
-        let static_dir = assets.join("static");
         let https = settings.site.secure_cookies;
         let mut server = HttpServer::new(move || {
             App::new()
@@ -37,7 +41,6 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(web::csrf::middleware))
                 .wrap(web::security_headers(https))
                 .wrap(tracing_logger())
-                .service(actix_files::Files::new("/static", &static_dir).prefer_utf8(true))
                 .configure(web::routes::configure)
                 .default_service(actix_web::web::to(web::public::not_found))
         })

@@ -2,6 +2,7 @@
 //! call the domain and the models, and render or redirect.
 
 pub mod api;
+pub mod assets;
 pub mod csrf;
 pub mod error;
 pub mod form;
@@ -10,6 +11,7 @@ pub mod public;
 pub mod questions;
 pub mod render;
 pub mod routes;
+mod static_files;
 
 use crate::auth::Viewer;
 use crate::config::Settings;
@@ -31,6 +33,7 @@ pub struct AppState {
     pub timezone: chrono_tz::Tz,
     /// What CSRF tokens are made with; the same in every instance (see `models::setting::secret`).
     pub secret: Vec<u8>,
+    pub static_files: assets::StaticFiles,
     versions: RwLock<HashMap<i64, Arc<Loaded>>>,
     recent: RwLock<HashMap<String, (Instant, Consultation)>>,
 }
@@ -40,7 +43,12 @@ pub struct AppState {
 const RECENT: Duration = Duration::from_secs(1);
 
 impl AppState {
-    pub fn new(pool: Pool, submitter: Submitter, settings: Arc<Settings>) -> anyhow::Result<AppState> {
+    pub fn new(
+        pool: Pool,
+        submitter: Submitter,
+        settings: Arc<Settings>,
+        static_files: assets::StaticFiles,
+    ) -> anyhow::Result<AppState> {
         let secret = crate::models::setting::secret(&mut *pool.get()?)?;
         Ok(AppState {
             pool,
@@ -48,6 +56,7 @@ impl AppState {
             timezone: settings.timezone()?,
             settings,
             secret,
+            static_files,
             versions: RwLock::default(),
             recent: RwLock::default(),
         })
@@ -192,6 +201,7 @@ pub fn register(r: &mut routes::Router) {
     r.get("/healthz", routes::Access::Public, web::get().to(healthz));
     api::routes(r);
     public::routes(r);
+    static_files::routes(r);
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {

@@ -1,5 +1,6 @@
-//! Rendering pages: the tera templates, loaded once at start-up, and the context every page shares.
+//! Rendering pages: the tera templates, compiled once at start-up, and the context every page shares.
 
+use crate::web::assets::TemplateSource;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use anyhow::Context as _;
@@ -13,14 +14,22 @@ struct Templates {
 
 static TEMPLATES: OnceLock<Templates> = OnceLock::new();
 
-/// Loads every template under `dir` once for the process; later calls keep the first set.
-pub fn init(dir: &std::path::Path, council_name: &str, service_name: &str) -> anyhow::Result<()> {
+/// Compiles the templates (see `web::assets`) once for the process; later calls keep the first set. A theme's
+/// template that does not parse is named by its file, so the operator knows which one to fix.
+pub fn init(templates: Vec<TemplateSource>, council_name: &str, service_name: &str) -> anyhow::Result<()> {
     if TEMPLATES.get().is_some() {
         return Ok(());
     }
-    let glob = dir.join("**").join("*.html");
-    let mut tera = tera::Tera::new(&glob.to_string_lossy())
-        .with_context(|| format!("could not load the templates in {}", dir.display()))?;
+    // Parsed alone first only to name the file: tera's own message names the template, not where it came from.
+    for t in &templates {
+        if let Some(file) = &t.file {
+            tera::Template::new(&t.name, None, &t.text)
+                .with_context(|| format!("the template {} could not be parsed", file.display()))?;
+        }
+    }
+    let mut tera = tera::Tera::default();
+    tera.add_raw_templates(templates.iter().map(|t| (t.name.as_str(), t.text.as_str())))
+        .context("could not load the templates")?;
     tera.register_filter("one_decimal", one_decimal);
     let _ = TEMPLATES.set(Templates { tera, council_name: council_name.into(), service_name: service_name.into() });
     Ok(())

@@ -64,6 +64,10 @@ impl Router<'_> {
         self.add(Method::GET, path, access, route)
     }
 
+    pub fn head(&mut self, path: &'static str, access: Access, route: Route) -> &mut Self {
+        self.add(Method::HEAD, path, access, route)
+    }
+
     pub fn post(&mut self, path: &'static str, access: Access, route: Route) -> &mut Self {
         self.add(Method::POST, path, access, route)
     }

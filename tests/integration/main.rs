@@ -5,6 +5,7 @@ mod api;
 mod bad_input;
 mod browser;
 mod helpers;
+mod installed;
 mod journey;
 mod openapi;
 mod smoke;
