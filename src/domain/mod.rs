@@ -2,6 +2,7 @@
 //! names and lifecycle phases. No I/O here.
 
 pub mod answers;
+pub mod builder;
 pub mod definition;
 pub mod fields;
 pub mod journey;

@@ -285,6 +285,15 @@ impl Questionnaire {
         if self.sections.is_empty() {
             problems.push("A questionnaire needs at least one section".to_string());
         }
+        if self.sections.len() > limits::SECTIONS {
+            problems.push(format!("A questionnaire can have at most {} sections", limits::SECTIONS));
+        }
+        if self.questions().count() > limits::QUESTIONS {
+            problems.push(format!("A questionnaire can have at most {} questions", limits::QUESTIONS));
+        }
+        if self.routing.len() > limits::RULES {
+            problems.push(format!("A questionnaire can have at most {} routes", limits::RULES));
+        }
         for section in &self.sections {
             if !valid_key(&section.key) || !section_keys.insert(section.key.as_str()) {
                 problems.push(format!(
@@ -297,6 +306,11 @@ impl Questionnaire {
             }
             if section.title.is_blank() {
                 problems.push(format!("Section ‘{}’ needs a title", section.key));
+            }
+            let named = format!("Section ‘{}’", section.key);
+            problems.extend(too_long(&section.title, limits::SECTION_TITLE, &format!("The title of {named}")));
+            if let Some(d) = &section.description {
+                problems.extend(too_long(d, limits::DESCRIPTION, &format!("The description of {named}")));
             }
             if section.questions.is_empty() {
                 problems.push(format!("Section ‘{}’ has no questions", section.title));
@@ -414,6 +428,54 @@ fn target_name(t: Target) -> &'static str {
     }
 }
 
+/// The most a questionnaire may hold, so that a pasted or imported definition cannot make a page no one can
+/// use (or a request no server should serve). Characters, counted as Unicode scalar values.
+pub mod limits {
+    pub const TITLE: usize = 200;
+    pub const SUMMARY: usize = 1_000;
+    pub const BODY: usize = 50_000;
+    pub const SECTION_TITLE: usize = 200;
+    pub const DESCRIPTION: usize = 5_000;
+    pub const PROMPT: usize = 500;
+    pub const HINT: usize = 1_000;
+    pub const LABEL: usize = 300;
+    pub const SECTIONS: usize = 50;
+    pub const QUESTIONS: usize = 300;
+    pub const OPTIONS: usize = 100;
+    pub const ROWS: usize = 50;
+    pub const RULES: usize = 300;
+}
+
+/// A problem if any language of `text` is longer than `max` characters.
+pub fn too_long(text: &Text, max: usize, what: &str) -> Option<String> {
+    let longest = std::iter::once(&text.en).chain(text.cy.iter()).map(|t| t.chars().count()).max().unwrap_or(0);
+    (longest > max).then(|| format!("{what} must be {max} characters or fewer (it has {longest})"))
+}
+
+impl Content {
+    /// Checks the words of a version as well as its questionnaire, before it is published.
+    pub fn check(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        if self.title.is_blank() {
+            problems.push("The consultation needs a title".to_string());
+        }
+        if self.summary.is_blank() {
+            problems.push("The consultation needs a summary".to_string());
+        }
+        problems.extend(too_long(&self.title, limits::TITLE, "The title"));
+        problems.extend(too_long(&self.summary, limits::SUMMARY, "The summary"));
+        problems.extend(too_long(&self.body, limits::BODY, "The background"));
+        if let Err(more) = self.questionnaire.check() {
+            problems.extend(more);
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+}
+
 /// Section keys name pages in addresses beside these.
 const RESERVED_PAGE_KEYS: [&str; 2] = ["check", "confirmation"];
 
@@ -460,6 +522,19 @@ fn check_question(q: &Question, problems: &mut Vec<String>) {
     let name = if q.prompt.is_blank() { format!("‘{}’", q.key) } else { format!("‘{}’", q.prompt) };
     if q.prompt.is_blank() {
         problems.push(format!("Question {name} needs the question text"));
+    }
+    problems.extend(too_long(&q.prompt, limits::PROMPT, &format!("The text of question ‘{}’", q.key)));
+    if let Some(h) = &q.hint {
+        problems.extend(too_long(h, limits::HINT, &format!("The hint of question {name}")));
+    }
+    if q.options.len() > limits::OPTIONS {
+        problems.push(format!("Question {name} can have at most {} options", limits::OPTIONS));
+    }
+    if q.rows.len() > limits::ROWS {
+        problems.push(format!("Question {name} can have at most {} rows", limits::ROWS));
+    }
+    for c in q.options.iter().chain(&q.rows) {
+        problems.extend(too_long(&c.label, limits::LABEL, &format!("The label ‘{}’ of question {name}", c.key)));
     }
     if q.kind.has_options() {
         if q.options.len() < 2 {

@@ -1,7 +1,7 @@
 //! Consultations: their lifecycle columns, and the lists the hub and the officers' workspace show.
 
 use crate::auth::Visibility;
-use crate::db::schema::{consultations, questionnaire_versions as versions};
+use crate::db::schema::{consultations, journeys, questionnaire_versions as versions};
 use crate::db::DbConnection;
 use crate::domain::phase::{Phase, Stage};
 use chrono::NaiveDateTime;
@@ -158,6 +158,15 @@ pub fn set_archived(conn: &mut DbConnection, id: i64, at: Option<NaiveDateTime>)
 pub fn set_outcome(conn: &mut DbConnection, id: i64, outcome: Option<&str>) -> QueryResult<()> {
     diesel::update(consultations::table.find(id))
         .set((consultations::outcome.eq(outcome), consultations::updated_at.eq(super::now())))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Deletes a consultation that was never published, with its draft (it has no responses or totals).
+pub fn delete_unpublished(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
+    diesel::delete(journeys::table.filter(journeys::consultation_id.eq(id))).execute(conn)?;
+    diesel::delete(versions::table.filter(versions::consultation_id.eq(id))).execute(conn)?;
+    diesel::delete(consultations::table.filter(consultations::id.eq(id).and(consultations::live_version_id.is_null())))
         .execute(conn)
         .map(drop)
 }

@@ -18,6 +18,9 @@ pub enum AppError {
     Overloaded,
     #[error("What you sent is too large")]
     TooLarge,
+    /// An officer's action that was refused or invalid (see `workspace::Error`).
+    #[error("{0}")]
+    Workspace(#[from] crate::workspace::Error),
     #[error("Sorry, there is a problem with the service")]
     Internal(#[from] anyhow::Error),
 }
@@ -49,6 +52,7 @@ impl AppError {
             AppError::Overloaded => {
                 "Too many people are using the service. Your answers are saved: try again in a minute.".into()
             }
+            AppError::Workspace(e) => e.to_string(),
             AppError::Internal(_) => "Try again later. Your answers so far are saved.".into(),
         }
     }
@@ -62,6 +66,9 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Workspace(crate::workspace::Error::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Workspace(crate::workspace::Error::Database(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Workspace(_) => StatusCode::CONFLICT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -69,6 +76,9 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         if let AppError::Internal(e) = self {
             tracing::error!(error = format!("{e:#}"), "request failed");
+        }
+        if let AppError::Workspace(crate::workspace::Error::Database(e)) = self {
+            tracing::error!(error = %e, "request failed");
         }
         let mut ctx = tera::Context::new();
         ctx.insert("heading", &self.to_string());

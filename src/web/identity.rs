@@ -60,3 +60,12 @@ impl FromRequest for Identity {
 pub fn of(request: &HttpRequest) -> Option<Identity> {
     request.extensions().get::<Identity>().cloned()
 }
+
+/// The account acting, for the audit log, with the client's address.
+pub fn actor(identity: &Identity, request: &HttpRequest) -> crate::models::audit::Actor {
+    crate::models::audit::Actor {
+        user_id: Some(identity.user_id),
+        name: identity.email.clone(),
+        address: request.peer_addr().map(|a| a.ip().to_string()),
+    }
+}

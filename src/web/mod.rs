@@ -85,6 +85,14 @@ impl AppState {
         Ok((c, content))
     }
 
+    /// Any consultation, draft or not, that `who` works on; another organisation's is not found, as though it
+    /// did not exist.
+    pub async fn consultation_for(&self, who: &identity::Identity, slug: &str) -> Result<Consultation, AppError> {
+        let slug = slug.to_string();
+        let c = self.db(move |conn| Ok(consultation::find_by_slug(conn, &slug)?)).await?;
+        c.filter(|c| who.works_for(c.organisation_id)).ok_or(AppError::NotFound)
+    }
+
     /// As `consultation`, but reusing a read up to a second old: for the submission path, whose writer has the
     /// last word on whether the consultation is open.
     pub async fn recent_consultation(&self, slug: &str) -> Result<(Consultation, Arc<Loaded>), AppError> {

@@ -4,8 +4,9 @@
 mod consultations;
 mod responses;
 mod results;
+mod workspace;
 
-use crate::web::routes::{Access, Router};
+use crate::web::routes::{Access, Router, BUILDERS};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, ResponseError};
 use serde::Serialize;
@@ -16,7 +17,11 @@ pub fn routes(r: &mut Router) {
         .get("/api/v1/consultations/{slug}", Access::Public, web::get().to(consultations::show))
         .post("/api/v1/consultations/{slug}/responses", Access::Public, web::post().to(responses::create))
         .get("/api/v1/consultations/{slug}/results", Access::Public, web::get().to(results::show))
-        .get("/api/v1/consultations/{slug}/results/stream", Access::Public, web::get().to(results::stream));
+        .get("/api/v1/consultations/{slug}/results/stream", Access::Public, web::get().to(results::stream))
+        .post("/api/v1/consultations", Access::Api(BUILDERS), web::post().to(workspace::create))
+        .put("/api/v1/consultations/{slug}/definition", Access::Api(BUILDERS), web::put().to(workspace::replace))
+        .post("/api/v1/consultations/{slug}/publish", Access::Api(BUILDERS), web::post().to(workspace::publish))
+        .patch("/api/v1/consultations/{slug}", Access::Api(BUILDERS), web::patch().to(workspace::patch));
 }
 
 async fn openapi() -> HttpResponse {
@@ -40,13 +45,24 @@ pub struct Problem {
     detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     errors: Vec<FieldProblem>,
+    /// Problems with a definition or a change, each in words and naming what it is about.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    problems: Vec<String>,
     #[serde(skip)]
     retry_after: Option<u32>,
 }
 
 impl Problem {
     pub fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Problem {
-        Problem { kind, title, status: status.as_u16(), detail: detail.into(), errors: Vec::new(), retry_after: None }
+        Problem {
+            kind,
+            title,
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            problems: Vec::new(),
+            retry_after: None,
+        }
     }
 
     pub fn not_found() -> Problem {
@@ -73,6 +89,16 @@ impl Problem {
 
     pub fn with_errors(mut self, errors: Vec<FieldProblem>) -> Problem {
         self.errors = errors;
+        self
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Problem {
+        self.detail = detail.into();
+        self
+    }
+
+    pub fn with_problems(mut self, problems: Vec<String>) -> Problem {
+        self.problems = problems;
         self
     }
 
@@ -116,6 +142,7 @@ impl From<crate::web::error::AppError> for Problem {
                 "Request body too large",
                 "Send less",
             ),
+            AppError::Workspace(e) => Problem::from(e),
             AppError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "API request failed");
                 Problem::new(
@@ -130,6 +157,21 @@ impl From<crate::web::error::AppError> for Problem {
     }
 }
 
+/// Reads a JSON request body: refuses another media type with 415 and more than the body limit with 413.
+pub async fn json_body(request: &actix_web::HttpRequest, payload: web::Payload) -> Result<web::BytesMut, Problem> {
+    use actix_web::HttpMessage;
+    let is_json = matches!(request.mime_type(), Ok(Some(m)) if m.essence_str() == "application/json");
+    if !is_json {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "/problems/bad-request",
+            "Bad request",
+            "Send the body as application/json",
+        ));
+    }
+    Ok(crate::web::read_body(payload).await?)
+}
+
 pub fn overloaded() -> Problem {
     Problem::new(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -138,4 +180,32 @@ pub fn overloaded() -> Problem {
         "Too many responses are waiting to be stored; nothing was stored: retry with the same Idempotency-Key",
     )
     .retry_after(1)
+}
+
+impl From<crate::workspace::Error> for Problem {
+    fn from(e: crate::workspace::Error) -> Problem {
+        use crate::workspace::Error;
+        match e {
+            Error::Invalid(problems) => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "/problems/invalid-definition",
+                "Invalid",
+                "Nothing was changed: put right each problem listed",
+            )
+            .with_problems(problems),
+            Error::Conflict => Problem::new(
+                StatusCode::CONFLICT,
+                "/problems/conflict",
+                "Changed meanwhile",
+                "The draft was changed by someone else: read it again and retry",
+            ),
+            Error::SlugTaken(slug) => Problem::new(
+                StatusCode::CONFLICT,
+                "/problems/slug-taken",
+                "Slug taken",
+                format!("Another consultation already has the slug ‘{slug}’"),
+            ),
+            Error::Database(e) => Problem::from(crate::web::error::AppError::Internal(e.into())),
+        }
+    }
 }

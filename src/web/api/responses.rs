@@ -5,9 +5,11 @@ use super::{overloaded, FieldProblem, Problem};
 use crate::domain::validation;
 use crate::models::response::Channel;
 use crate::submissions::{Outcome, Submission, SubmitError};
+use crate::web::identity;
+use crate::web::routes::BUILDERS;
 use crate::web::AppState;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 const MAX_KEY_LENGTH: usize = 200;
@@ -16,6 +18,9 @@ const MAX_KEY_LENGTH: usize = 200;
 #[serde(deny_unknown_fields)]
 struct Body {
     answers: serde_json::Map<String, serde_json::Value>,
+    /// How the response reached the council, for one an officer keys in (with their token).
+    #[serde(default)]
+    channel: Option<String>,
 }
 
 pub async fn create(
@@ -25,11 +30,7 @@ pub async fn create(
     payload: web::Payload,
 ) -> Result<HttpResponse, Problem> {
     let key = idempotency_key(&request)?;
-    let is_json = matches!(request.mime_type(), Ok(Some(m)) if m.essence_str() == "application/json");
-    if !is_json {
-        return Err(bad_request(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Send the response as application/json"));
-    }
-    let bytes = crate::web::read_body(payload).await?;
+    let bytes = super::json_body(&request, payload).await?;
     let body: Body = serde_json::from_slice(&bytes).map_err(|e| {
         bad_request(
             StatusCode::BAD_REQUEST,
@@ -38,6 +39,7 @@ pub async fn create(
     })?;
 
     let (c, live) = state.recent_consultation(&slug).await?;
+    let (channel, entered_by) = keyed_channel(&request, body.channel.as_deref(), c.organisation_id)?;
     let q = &live.content.questionnaire;
     let answers = validation::from_json(q, &body.answers).map_err(|problems| {
         let errors = problems.into_iter().map(|p| FieldProblem { question: p.question, message: p.message }).collect();
@@ -54,16 +56,18 @@ pub async fn create(
         Err(problem) if c.phase(crate::models::now()) == crate::domain::phase::Phase::Open => return Err(problem),
         Err(_) => return Err(not_open()),
     };
-    let submission = Submission {
-        consultation_id: c.id,
-        version: live.clone(),
-        channel: Channel::Api,
-        entered_by: None,
-        idempotency_key: key,
-        answers,
-    };
+    let submission =
+        Submission { consultation_id: c.id, version: live.clone(), channel, entered_by, idempotency_key: key, answers };
     match state.submitter.submit(submission).await {
         Ok(Outcome::Created { reference }) => {
+            if let (Some(who), true) = (identity::of(&request), entered_by.is_some()) {
+                let (actor, reference) = (identity::actor(&who, &request), reference.clone());
+                state
+                    .db(move |conn| {
+                        Ok(crate::workspace::record_keyed_response(conn, &actor, &c, &reference, channel.as_str())?)
+                    })
+                    .await?;
+            }
             Ok(HttpResponse::Created().json(serde_json::json!({ "reference": reference })))
         }
         Ok(Outcome::Replayed { reference }) => {
@@ -87,6 +91,34 @@ pub async fn create(
             )
             .retry_after(1))
         }
+    }
+}
+
+/// The channel of a response: `api` for anyone's, or the paper, email or event channel an officer of the
+/// consultation's organisation gives with their token (recorded with who keyed it).
+fn keyed_channel(
+    request: &HttpRequest,
+    channel: Option<&str>,
+    organisation_id: i64,
+) -> Result<(Channel, Option<i64>), Problem> {
+    let Some(name) = channel else { return Ok((Channel::Api, None)) };
+    let Some(who) = identity::of(request) else {
+        return Err(Problem::unauthorised().with_detail("A channel is given only by an officer, with their API token"));
+    };
+    if !BUILDERS.contains(&who.role) {
+        return Err(Problem::forbidden("Your account's role cannot key in responses"));
+    }
+    if !who.works_for(organisation_id) {
+        return Err(Problem::not_found());
+    }
+    match Channel::parse(name).filter(|c| c.is_keyed()) {
+        Some(channel) => Ok((channel, Some(who.user_id))),
+        None => Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "/problems/invalid-channel",
+            "Invalid channel",
+            "channel must be one of paper, email, event",
+        )),
     }
 }
 
