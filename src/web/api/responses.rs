@@ -38,23 +38,32 @@ pub async fn create(
         )
     })?;
 
-    let (c, live) = state.recent_consultation(&slug).await?;
+    let (mut c, mut live) = state.recent_consultation(&slug).await?;
+    let mut parsed = validation::from_json(&live.content.questionnaire, &body.answers);
+    if parsed.is_err() {
+        // The consultation read may be up to a second old: answers to a version published since are checked
+        // against it before they are refused.
+        let (fresh, fresh_live) = state.consultation(&slug).await?;
+        if fresh_live.id != live.id {
+            parsed = validation::from_json(&fresh_live.content.questionnaire, &body.answers);
+            (c, live) = (fresh, fresh_live);
+        }
+    }
     let (channel, entered_by) = keyed_channel(&request, body.channel.as_deref(), c.organisation_id)?;
-    let q = &live.content.questionnaire;
-    let answers = validation::from_json(q, &body.answers).map_err(|problems| {
-        let errors = problems.into_iter().map(|p| FieldProblem { question: p.question, message: p.message }).collect();
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "/problems/invalid-answers",
-            "Invalid answers",
-            "Some answers are missing or invalid; nothing was stored",
-        )
-        .with_errors(errors)
-    });
-    let answers = match answers {
+    let answers = match parsed {
         Ok(a) => a,
-        Err(problem) if c.phase(crate::models::now()) == crate::domain::phase::Phase::Open => return Err(problem),
-        Err(_) => return Err(not_open()),
+        Err(_) if c.phase(crate::models::now()) != crate::domain::phase::Phase::Open => return Err(not_open()),
+        Err(problems) => {
+            let errors =
+                problems.into_iter().map(|p| FieldProblem { question: p.question, message: p.message }).collect();
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "/problems/invalid-answers",
+                "Invalid answers",
+                "Some answers are missing or invalid; nothing was stored",
+            )
+            .with_errors(errors));
+        }
     };
     let submission =
         Submission { consultation_id: c.id, version: live.clone(), channel, entered_by, idempotency_key: key, answers };

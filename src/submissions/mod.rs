@@ -1,0 +1,398 @@
+//! Storing responses with group commit. Handlers validate a response, then hand it to a writer thread; the
+//! writer takes every response waiting, stores them all in one transaction (one fsync), applies their summed
+//! running totals in the same transaction, and only then acknowledges each. This file holds the queue and the
+//! writer threads; `batch` the transaction; `idempotency` how a retry is told from a new response.
+
+mod batch;
+mod idempotency;
+
+use crate::db::Pool;
+use crate::domain::answers::Answers;
+use crate::domain::phase::Phase;
+use crate::models::{response, totals, version::Loaded};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// A validated response on its way to the database.
+pub struct Submission {
+    pub consultation_id: i64,
+    /// The published version answered.
+    pub version: Arc<Loaded>,
+    pub channel: response::Channel,
+    /// The officer keying a paper, email or event response.
+    pub entered_by: Option<i64>,
+    pub idempotency_key: String,
+    pub answers: Answers,
+}
+
+/// What became of a submission once its transaction committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Created {
+        reference: String,
+    },
+    /// The same key with the same answers again: nothing new stored.
+    Replayed {
+        reference: String,
+    },
+    /// The same key with different answers.
+    KeyReused,
+    /// The consultation is not taking responses.
+    NotOpen(Phase),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error("too many responses are waiting to be stored")]
+    Overloaded,
+    #[error("the response could not be stored")]
+    Storage(#[source] anyhow::Error),
+}
+
+/// Makes response references: `domain::reference::new_reference`, except in tests that need collisions.
+pub type References = Arc<dyn Fn() -> String + Send + Sync>;
+
+struct Job {
+    submission: Submission,
+    fingerprint: String,
+    reply: oneshot::Sender<Result<Outcome, Arc<anyhow::Error>>>,
+}
+
+/// The handle handlers use; cheap to clone.
+#[derive(Clone)]
+pub struct Submitter {
+    queue: Sender<Job>,
+}
+
+/// Responses stored per transaction at most.
+const MAX_BATCH: usize = 2_000;
+
+impl Submitter {
+    /// Starts `writers` writer threads over the pool. Waiting submissions beyond `queue_limit` are refused so
+    /// that overload is shed quickly instead of piling up.
+    pub fn start(pool: Pool, writers: usize, queue_limit: usize) -> Submitter {
+        Submitter::start_with(pool, writers, queue_limit, Arc::new(crate::domain::reference::new_reference))
+    }
+
+    /// As `start`, with references made by `references`.
+    pub fn start_with(pool: Pool, writers: usize, queue_limit: usize, references: References) -> Submitter {
+        let (queue, jobs) = crossbeam_channel::bounded(queue_limit);
+        // Each writer adds to a stripe of its own; other instances start at other stripes.
+        let first_stripe = rand::random_range(0..totals::STRIPES);
+        for n in 0..writers.max(1) {
+            let pool = pool.clone();
+            let jobs = jobs.clone();
+            let stripe = (first_stripe + n as i32) % totals::STRIPES;
+            let references = references.clone();
+            std::thread::Builder::new()
+                .name(format!("response-writer-{n}"))
+                .spawn(move || writer(pool, jobs, stripe, references))
+                .expect("the writer thread starts");
+        }
+        Submitter { queue }
+    }
+
+    /// Stores a submission; resolves once the transaction holding it has committed.
+    pub async fn submit(&self, submission: Submission) -> Result<Outcome, SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        let fingerprint = idempotency::fingerprint(&submission.answers);
+        match self.queue.try_send(Job { submission, fingerprint, reply }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(SubmitError::Overloaded),
+            Err(TrySendError::Disconnected(_)) => {
+                return Err(SubmitError::Storage(anyhow::anyhow!("the response writer has stopped")))
+            }
+        }
+        match answer.await {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(e)) => Err(SubmitError::Storage(anyhow::anyhow!("{e:#}"))),
+            Err(_) => Err(SubmitError::Storage(anyhow::anyhow!("the response writer stopped before replying"))),
+        }
+    }
+}
+
+fn writer(pool: Pool, jobs: Receiver<Job>, stripe: i32, references: References) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        // A panic is a bug, but it must not stop every later response being stored: it fails this batch alone.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.get()
+                .map_err(anyhow::Error::from)
+                .and_then(|mut conn| Ok(batch::store(&mut conn, &batch, stripe, references.as_ref())?))
+        }))
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the response writer panicked")));
+        match result {
+            Ok(outcomes) => {
+                for (job, outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(outcome.map_err(Arc::new));
+                }
+            }
+            Err(e) => {
+                // Nothing in the batch was committed, so nothing was acknowledged: each client may retry.
+                tracing::error!(
+                    error = format!("{e:#}"),
+                    responses = batch.len(),
+                    "storing a batch of responses failed"
+                );
+                let e = Arc::new(e);
+                for job in batch {
+                    let _ = job.reply.send(Err(e.clone()));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{self, DbConnection};
+    use crate::domain::questionnaire::Content;
+    use crate::domain::validation;
+    use crate::models::{consultation, organisation, version};
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    /// A fresh SQLite database in its own folder.
+    fn pool() -> (tempfile::TempDir, Pool) {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()), 4).unwrap();
+        (dir, pool)
+    }
+
+    /// An open consultation whose one question has the key `key` (so two can share no question key).
+    fn open_consultation(pool: &Pool, slug: &str, key: &str) -> (i64, Arc<Loaded>) {
+        let mut conn = pool.get().unwrap();
+        let q = serde_json::from_value(serde_json::json!({"sections": [{"key": "s", "title": "S", "questions": [
+            {"key": key, "kind": "short_text", "prompt": "Say", "required": true}]}]}))
+        .unwrap();
+        let id = db::write(&mut conn, |conn| -> diesel::QueryResult<i64> {
+            let now = crate::models::now();
+            let org = organisation::find_or_create(conn, "Test")?;
+            let id = consultation::insert(
+                conn,
+                &consultation::NewConsultation {
+                    organisation_id: org.id,
+                    slug,
+                    opens_at: Some(now - chrono::Duration::days(1)),
+                    closes_at: Some(now + chrono::Duration::days(1)),
+                    results_visibility: "public",
+                    outcome: None,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )?;
+            let content = Content { title: "T".into(), summary: "S".into(), body: "".into(), questionnaire: q };
+            version::publish_content(conn, id, &content)?;
+            Ok(id)
+        })
+        .unwrap();
+        let live = consultation::find(&mut conn, id).unwrap().live_version_id.unwrap();
+        (id, Arc::new(version::load(&mut conn, live).unwrap()))
+    }
+
+    fn submission(id: i64, live: &Arc<Loaded>, key: &str, text: &str) -> Submission {
+        let question = live.content.questionnaire.questions().next().unwrap().key.clone();
+        let json = serde_json::json!({ question: text });
+        Submission {
+            consultation_id: id,
+            version: live.clone(),
+            channel: response::Channel::Api,
+            entered_by: None,
+            idempotency_key: key.to_string(),
+            answers: validation::from_json(&live.content.questionnaire, json.as_object().unwrap()).unwrap(),
+        }
+    }
+
+    /// Holds SQLite's write lock until dropped, so that submissions queue up and the next batch takes them
+    /// all together.
+    struct WriteLock(crate::db::PooledConnection);
+
+    impl WriteLock {
+        fn take(pool: &Pool) -> WriteLock {
+            let mut conn = pool.get().unwrap();
+            conn.batch_execute("BEGIN IMMEDIATE").unwrap();
+            WriteLock(conn)
+        }
+    }
+
+    impl Drop for WriteLock {
+        fn drop(&mut self) {
+            self.0.batch_execute("ROLLBACK").unwrap();
+        }
+    }
+
+    /// The stored answers of a response, by its consultation and key.
+    fn stored(conn: &mut DbConnection, id: i64, key: &str) -> Vec<(String, String)> {
+        use crate::db::schema::{answers, responses};
+        answers::table
+            .inner_join(responses::table.on(responses::id.eq(answers::response_id)))
+            .filter(responses::consultation_id.eq(id).and(responses::idempotency_key.eq(key)))
+            .select((answers::question_key, answers::value))
+            .load(conn)
+            .unwrap()
+    }
+
+    /// Submits `jobs` so that they share one batch: the writer takes `first` and waits for the write lock while
+    /// the others queue up behind it.
+    async fn in_one_batch(
+        pool: &Pool,
+        submitter: &Submitter,
+        first: Submission,
+        jobs: Vec<Submission>,
+    ) -> Vec<Result<Outcome, SubmitError>> {
+        let lock = WriteLock::take(pool);
+        let first = tokio::spawn({
+            let s = submitter.clone();
+            async move { s.submit(first).await }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let rest = futures_util::future::join_all(jobs.into_iter().map(|s| submitter.submit(s)));
+        let release = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            drop(lock);
+        };
+        let (rest, ()) = tokio::join!(rest, release);
+        let first = first.await.unwrap();
+        assert!(matches!(first, Ok(Outcome::Created { .. })), "{first:?}");
+        rest
+    }
+
+    #[tokio::test]
+    async fn the_same_key_for_two_consultations_in_one_batch_keeps_each_response_its_own_answers() {
+        let (_dir, pool) = pool();
+        let (a, live_a) = open_consultation(&pool, "a", "colour");
+        let (b, live_b) = open_consultation(&pool, "b", "animal");
+        let submitter = Submitter::start(pool.clone(), 1, 100);
+        let jobs = (0..20)
+            .flat_map(|i| {
+                [
+                    submission(a, &live_a, &format!("k{i}"), &format!("red {i}")),
+                    submission(b, &live_b, &format!("k{i}"), &format!("cat {i}")),
+                ]
+            })
+            .collect();
+        let outcomes = in_one_batch(&pool, &submitter, submission(a, &live_a, "first", "blue"), jobs).await;
+        assert!(outcomes.iter().all(|o| matches!(o, Ok(Outcome::Created { .. }))), "{outcomes:?}");
+        let mut conn = pool.get().unwrap();
+        for i in 0..20 {
+            assert_eq!(stored(&mut conn, a, &format!("k{i}")), [("colour".to_string(), format!("red {i}"))]);
+            assert_eq!(stored(&mut conn, b, &format!("k{i}")), [("animal".to_string(), format!("cat {i}"))]);
+        }
+        for id in [a, b] {
+            assert_eq!(crate::models::response::recount(&mut conn, id).unwrap(), totals::read(&mut conn, id).unwrap());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_stores_nothing_and_every_client_may_retry() {
+        let (_dir, pool) = pool();
+        let (a, live) = open_consultation(&pool, "a", "colour");
+        let submitter = Submitter::start(pool.clone(), 1, 100);
+        // A consultation that does not exist fails the whole transaction it is in.
+        let outcomes = in_one_batch(
+            &pool,
+            &submitter,
+            submission(a, &live, "first", "blue"),
+            vec![submission(a, &live, "good", "green"), submission(999, &live, "orphan", "grey")],
+        )
+        .await;
+        assert!(outcomes.iter().all(|o| matches!(o, Err(SubmitError::Storage(_)))), "{outcomes:?}");
+        let mut conn = pool.get().unwrap();
+        assert!(stored(&mut conn, a, "good").is_empty(), "nothing of the failed batch is stored");
+        drop(conn);
+        let retried = submitter.submit(submission(a, &live, "good", "green")).await;
+        assert!(matches!(retried, Ok(Outcome::Created { .. })), "{retried:?}");
+        assert_eq!(crate::models::response::count(&mut pool.get().unwrap(), a).unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_batch_fails_alone_and_the_writer_carries_on() {
+        let (_dir, pool) = pool();
+        let (a, live) = open_consultation(&pool, "a", "colour");
+        static PANIC: AtomicBool = AtomicBool::new(false);
+        let references: References = Arc::new(|| {
+            if PANIC.swap(false, Ordering::SeqCst) {
+                panic!("a bug in the writer");
+            }
+            crate::domain::reference::new_reference()
+        });
+        let submitter = Submitter::start_with(pool.clone(), 1, 100, references);
+        PANIC.store(true, Ordering::SeqCst);
+        let lost = submitter.submit(submission(a, &live, "k1", "red")).await;
+        assert!(matches!(lost, Err(SubmitError::Storage(_))), "{lost:?}");
+        assert_eq!(crate::models::response::count(&mut pool.get().unwrap(), a).unwrap(), 0);
+        let next = submitter.submit(submission(a, &live, "k1", "red")).await;
+        assert!(matches!(next, Ok(Outcome::Created { .. })), "{next:?}");
+        assert_eq!(stored(&mut pool.get().unwrap(), a, "k1"), [("colour".to_string(), "red".to_string())]);
+    }
+
+    #[tokio::test]
+    async fn references_that_collide_send_the_batch_one_by_one_and_lose_nothing() {
+        let (_dir, pool) = pool();
+        let (a, live) = open_consultation(&pool, "a", "colour");
+        // Every other reference is the same, so the batch's multi-row insert fails on its unique key.
+        static MADE: AtomicUsize = AtomicUsize::new(0);
+        let references: References = Arc::new(|| {
+            if MADE.fetch_add(1, Ordering::SeqCst) % 2 == 1 {
+                "HYS-AAAA-AAAA".to_string()
+            } else {
+                crate::domain::reference::new_reference()
+            }
+        });
+        let submitter = Submitter::start_with(pool.clone(), 1, 100, references);
+        let jobs = (0..6).map(|i| submission(a, &live, &format!("k{i}"), &format!("red {i}"))).collect();
+        let outcomes = in_one_batch(&pool, &submitter, submission(a, &live, "first", "blue"), jobs).await;
+        let mut references: Vec<String> = outcomes
+            .into_iter()
+            .map(|o| match o {
+                Ok(Outcome::Created { reference }) => reference,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        references.sort();
+        references.dedup();
+        assert_eq!(references.len(), 6, "each response its own reference");
+        let mut conn = pool.get().unwrap();
+        for i in 0..6 {
+            assert_eq!(stored(&mut conn, a, &format!("k{i}")), [("colour".to_string(), format!("red {i}"))]);
+        }
+        assert_eq!(totals::responses(&mut conn, a).unwrap(), 7);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_with_overloaded() {
+        let (_dir, pool) = pool();
+        let (a, live) = open_consultation(&pool, "a", "colour");
+        let submitter = Submitter::start(pool.clone(), 1, 1);
+        let lock = WriteLock::take(&pool);
+        // The writer takes the first and waits for the lock; the second fills the queue; the third is refused.
+        let first = tokio::spawn({
+            let s = submitter.clone();
+            let job = submission(a, &live, "k0", "red");
+            async move { s.submit(job).await }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let second = tokio::spawn({
+            let s = submitter.clone();
+            let job = submission(a, &live, "k1", "red");
+            async move { s.submit(job).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let third = submitter.submit(submission(a, &live, "k2", "red")).await;
+        assert!(matches!(third, Err(SubmitError::Overloaded)), "{third:?}");
+        drop(lock);
+        assert!(matches!(first.await.unwrap(), Ok(Outcome::Created { .. })));
+        assert!(matches!(second.await.unwrap(), Ok(Outcome::Created { .. })));
+    }
+}
