@@ -265,3 +265,24 @@ mod tests {
         assert_eq!(new_key(&q, "Support"), "support_2");
     }
 }
+
+/// Keeps the Welsh of `old` in `new` where the builder (which edits English) left it out: the question's text
+/// and hint, and each option and row by key.
+pub fn keep_translations(old: &Question, new: &mut Question) {
+    let keep = |from: &super::text::Text, to: &mut super::text::Text| {
+        if to.cy.is_none() {
+            to.cy = from.cy.clone();
+        }
+    };
+    keep(&old.prompt, &mut new.prompt);
+    if let (Some(from), Some(to)) = (&old.hint, &mut new.hint) {
+        keep(from, to);
+    }
+    for (olds, news) in [(&old.options, &mut new.options), (&old.rows, &mut new.rows)] {
+        for choice in news.iter_mut() {
+            if let Some(was) = olds.iter().find(|o| o.key == choice.key) {
+                keep(&was.label, &mut choice.label);
+            }
+        }
+    }
+}

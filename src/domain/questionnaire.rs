@@ -476,8 +476,8 @@ impl Content {
     }
 }
 
-/// Section keys name pages in addresses beside these.
-const RESERVED_PAGE_KEYS: [&str; 2] = ["check", "confirmation"];
+/// Section keys name pages in addresses (the journey's and the builder's) beside these.
+const RESERVED_PAGE_KEYS: [&str; 3] = ["check", "confirmation", "new"];
 
 /// The longest key: keys appear in addresses, field names, HTML ids and export column headers.
 pub const MAX_KEY_LENGTH: usize = 64;

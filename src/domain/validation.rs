@@ -313,13 +313,41 @@ fn first<'a>(form: &'a Form, name: &str) -> &'a str {
 /// Parses the answers to one page's questions from its form. Returns the answers given and the problems found;
 /// requiredness is checked too, since a page holds only questions that routing shows.
 pub fn from_form(questions: &[&Question], shown: impl Fn(&str) -> bool, form: &Form) -> (Answers, Vec<Problem>) {
+    parse_form(questions, shown, form, true)
+}
+
+/// Parses a whole questionnaire given on one form (an officer keying in a paper response), applying routing
+/// as the answers decide it: answers to questions routed past are left out, as they would not have been
+/// asked online, and requiredness is judged on the questions shown. Returns the answers, the problems (in
+/// questionnaire order) and how many answers routing left out.
+pub fn from_whole_form(q: &Questionnaire, form: &Form) -> (Answers, Vec<Problem>, usize) {
+    let all: Vec<&Question> = q.questions().collect();
+    let (mut answers, mut problems) = parse_form(&all, |_| true, form, false);
+    let shown = routing::shown(q, &answers);
+    let given = answers.len();
+    answers.retain(|key, _| shown.question(key));
+    problems.retain(|p| shown.question(&p.question));
+    let failed: HashSet<String> = problems.iter().map(|p| p.question.clone()).collect();
+    problems.extend(check_complete(q, &answers, &shown).into_iter().filter(|p| !failed.contains(&p.question)));
+    let order: Vec<&str> = q.questions().map(|question| question.key.as_str()).collect();
+    problems.sort_by_key(|p| order.iter().position(|k| *k == p.question).unwrap_or(usize::MAX));
+    let left_out = given - answers.len();
+    (answers, problems, left_out)
+}
+
+fn parse_form(
+    questions: &[&Question],
+    shown: impl Fn(&str) -> bool,
+    form: &Form,
+    required: bool,
+) -> (Answers, Vec<Problem>) {
     let mut answers = Answers::new();
     let mut problems = Vec::new();
     for q in questions.iter().copied().filter(|q| shown(&q.key)) {
         match form_value(q, form) {
             Err(FormError::Whole(message)) => problems.push(Problem::new(q, message)),
             Err(FormError::OnField(field, message)) => problems.push(Problem::on_field(q, field, message)),
-            Ok(None) if q.required => problems.push(Problem::new(q, required_message(q))),
+            Ok(None) if q.required && required => problems.push(Problem::new(q, required_message(q))),
             Ok(None) => {
                 if !first(form, &fields::other_name(&q.key)).is_empty() && q.other_option().is_some() {
                     problems

@@ -14,6 +14,49 @@ pub async fn read(request: &HttpRequest, state: &AppState, payload: actix_web::w
     Ok(form)
 }
 
+/// A `multipart/form-data` form: its text fields, and the one file it may carry (empty when none was chosen).
+pub struct Upload {
+    pub fields: Form,
+    pub file: Vec<u8>,
+}
+
+/// Reads a `multipart/form-data` form (the one form that uploads a file) within `limit` bytes in all, and
+/// checks its CSRF token as `read` does.
+pub async fn read_upload(
+    request: &HttpRequest,
+    state: &AppState,
+    payload: actix_web::web::Payload,
+    limit: usize,
+) -> Result<Upload, AppError> {
+    use futures_util::StreamExt;
+    let mut multipart = actix_multipart::Multipart::new(request.headers(), payload.into_inner());
+    let unreadable = || AppError::BadRequest("The form could not be read. Go back and try again.".into());
+    let mut upload = Upload { fields: Form::new(), file: Vec::new() };
+    let mut seen = 0usize;
+    while let Some(part) = multipart.next().await {
+        let mut part = part.map_err(|_| unreadable())?;
+        let name = part.content_disposition().and_then(|d| d.get_name()).unwrap_or_default().to_string();
+        let is_file = part.content_disposition().and_then(|d| d.get_filename()).is_some();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = part.next().await {
+            let chunk = chunk.map_err(|_| unreadable())?;
+            seen += chunk.len();
+            if seen > limit {
+                return Err(AppError::TooLarge);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if is_file {
+            upload.file = bytes;
+        } else {
+            let text = String::from_utf8(bytes).map_err(|_| unreadable())?;
+            upload.fields.entry(name).or_default().push(text);
+        }
+    }
+    csrf::verify(request, state, upload.fields.get(csrf::FIELD).and_then(|v| v.first()).map(String::as_str))?;
+    Ok(upload)
+}
+
 /// Parses an `application/x-www-form-urlencoded` body into every value of every field.
 pub fn parse(body: &[u8]) -> Result<Form, AppError> {
     let mut form = Form::new();

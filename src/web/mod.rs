@@ -7,6 +7,7 @@ pub mod csrf;
 pub mod error;
 pub mod form;
 pub mod identity;
+pub mod officer;
 pub mod public;
 pub mod questions;
 pub mod render;
@@ -209,6 +210,7 @@ pub fn register(r: &mut routes::Router) {
     r.get("/healthz", routes::Access::Public, web::get().to(healthz));
     api::routes(r);
     public::routes(r);
+    officer::routes(r);
     static_files::routes(r);
 }
 

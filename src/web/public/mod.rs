@@ -1,7 +1,7 @@
 //! The resident-facing pages: the hub, consultation pages, the journey through a questionnaire, public results,
 //! and the accessibility statement and privacy notice.
 
-mod journey;
+pub mod journey;
 
 use crate::auth::Viewer;
 use crate::models::{consultation, consultation::Consultation, now, version::Loaded};
