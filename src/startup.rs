@@ -22,24 +22,27 @@ impl Application {
         let settings = Arc::new(settings);
         // A theme template that does not parse stops the start here, before any thread or listener is set up.
         let theme = settings.theme_dir();
-        let templates = web::assets::templates(theme)?;
-        web::render::init(templates, &settings.site.council_name, &settings.site.service_name).with_context(|| {
-            // Tera names templates, not files: say which folder the names are in.
-            theme.map_or("the built-in templates".into(), |dir| format!("site.theme_dir: {}", dir.display()))
-        })?;
         let static_files = web::assets::StaticFiles::load(theme)?;
+        let script = web::security::page_script(&static_files)?;
+        let templates = web::assets::templates(theme)?;
+        web::render::init(templates, &settings.site.council_name, &settings.site.service_name, &script).with_context(
+            || {
+                // Tera names templates, not files: say which folder the names are in.
+                theme.map_or("the built-in templates".into(), |dir| format!("site.theme_dir: {}", dir.display()))
+            },
+        )?;
+        let https = settings.site.secure_cookies;
         let pool = db::connect(&settings.database.url, settings.database.max_connections)?;
         let submitter = Submitter::start(pool.clone(), settings.writers(), settings.database.submission_queue);
         let state = actix_web::web::Data::new(AppState::new(pool.clone(), submitter, settings.clone(), static_files)?);
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("could not listen on {}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
-        let https = settings.site.secure_cookies;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .wrap(actix_web::middleware::from_fn(web::csrf::middleware))
-                .wrap(web::security_headers(https))
+                .wrap(web::security::headers(https, &script))
                 .wrap(tracing_logger())
                 .configure(web::routes::configure)
                 .default_service(actix_web::web::to(web::public::not_found))

@@ -12,6 +12,7 @@ pub mod public;
 pub mod questions;
 pub mod render;
 pub mod routes;
+pub mod security;
 mod static_files;
 
 use crate::auth::Viewer;
@@ -21,7 +22,7 @@ use crate::models::{consultation, consultation::Consultation, totals, version, v
 use crate::results::{self, report::Report};
 use crate::submissions::Submitter;
 use crate::web::error::AppError;
-use actix_web::{http::header, middleware, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -181,28 +182,6 @@ pub async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, AppEr
         return Err(AppError::TooLarge);
     }
     Ok(body)
-}
-
-/// The security headers on every response: a strict CSP (no inline script or style), no framing, no sniffing,
-/// and HSTS when the site is served over HTTPS (the `secure_cookies` setting).
-pub fn security_headers(https: bool) -> middleware::DefaultHeaders {
-    let headers = if https {
-        middleware::DefaultHeaders::new()
-            .add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"))
-    } else {
-        middleware::DefaultHeaders::new()
-    };
-    headers
-        .add((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
-             font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        ))
-        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .add((header::X_FRAME_OPTIONS, "DENY"))
-        .add((header::REFERRER_POLICY, "same-origin"))
-        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"))
-        .add(("Cross-Origin-Opener-Policy", "same-origin"))
 }
 
 /// Every route of the application, each with its access rule (see `routes`).

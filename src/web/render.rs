@@ -10,13 +10,20 @@ struct Templates {
     tera: tera::Tera,
     council_name: String,
     service_name: String,
+    /// The page script, written inline into every page so that the CSP can allow it by its hash alone.
+    script: String,
 }
 
 static TEMPLATES: OnceLock<Templates> = OnceLock::new();
 
 /// Compiles the templates (see `web::assets`) once for the process; later calls keep the first set. A theme's
 /// template that does not parse is named by its file, so the operator knows which one to fix.
-pub fn init(templates: Vec<TemplateSource>, council_name: &str, service_name: &str) -> anyhow::Result<()> {
+pub fn init(
+    templates: Vec<TemplateSource>,
+    council_name: &str,
+    service_name: &str,
+    script: &str,
+) -> anyhow::Result<()> {
     if TEMPLATES.get().is_some() {
         return Ok(());
     }
@@ -31,7 +38,12 @@ pub fn init(templates: Vec<TemplateSource>, council_name: &str, service_name: &s
     tera.add_raw_templates(templates.iter().map(|t| (t.name.as_str(), t.text.as_str())))
         .context("could not load the templates")?;
     tera.register_filter("one_decimal", one_decimal);
-    let _ = TEMPLATES.set(Templates { tera, council_name: council_name.into(), service_name: service_name.into() });
+    let _ = TEMPLATES.set(Templates {
+        tera,
+        council_name: council_name.into(),
+        service_name: service_name.into(),
+        script: script.into(),
+    });
     Ok(())
 }
 
@@ -49,6 +61,7 @@ pub fn page_with_status(status: StatusCode, template: &str, mut ctx: tera::Conte
     };
     ctx.insert("council_name", &t.council_name);
     ctx.insert("service_name", &t.service_name);
+    ctx.insert("page_script", &t.script);
     match t.tera.render(template, &ctx) {
         Ok(html) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html),
         Err(e) => {
