@@ -8,5 +8,6 @@ mod helpers;
 mod installed;
 mod journey;
 mod openapi;
+mod routes;
 mod smoke;
 mod totals;
