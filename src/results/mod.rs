@@ -4,4 +4,5 @@
 
 pub mod report;
 pub mod stats;
+pub mod suppression;
 pub mod tally;

@@ -87,7 +87,8 @@ async fn every_state_changing_page_route_refuses_a_request_without_its_csrf_toke
             continue;
         }
         let path = concrete(route);
-        let r = send(&app, &route.method, &path, "q.support_closer_working=agree", "application/x-www-form-urlencoded").await;
+        let r = send(&app, &route.method, &path, "q.support_closer_working=agree", "application/x-www-form-urlencoded")
+            .await;
         let status = r.status().as_u16();
         match route.access {
             Access::Public => assert_eq!(status, 403, "{} {path}", route.method),
