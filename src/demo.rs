@@ -67,13 +67,13 @@ pub fn describe(loaded: &Loaded) -> String {
 
 /// Loads each demo consultation that is absent. Deterministic: the same responses every time. Runs under the
 /// start-up lock, so that instances starting together on one database load it once.
-pub fn load(pool: &Pool) -> anyhow::Result<Loaded> {
+pub fn load(pool: &Pool, zone: chrono_tz::Tz) -> anyhow::Result<Loaded> {
     let mut lock = pool.get()?;
-    db::with_startup_lock(&mut lock, |_| load_absent(pool))
+    db::with_startup_lock(&mut lock, |_| load_absent(pool, zone))
 }
 
-fn load_absent(pool: &Pool) -> anyhow::Result<Loaded> {
-    let submitter = Submitter::start(pool.clone(), 1, 10_000);
+fn load_absent(pool: &Pool, zone: chrono_tz::Tz) -> anyhow::Result<Loaded> {
+    let submitter = Submitter::start(pool.clone(), 1, 10_000, zone);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut loaded = Vec::new();
     for (n, plan) in PLANS.iter().enumerate() {

@@ -62,13 +62,13 @@ fn run() -> anyhow::Result<()> {
         }
         Command::Demo => {
             let pool = db::connect(&settings.database.url, 2)?;
-            let loaded = demo::load(&pool)?;
+            let loaded = demo::load(&pool, settings.timezone()?)?;
             println!("{}", demo::describe(&loaded));
         }
         Command::Serve { demo: with_demo, .. } => {
             if with_demo {
                 let pool = db::connect(&settings.database.url, 2)?;
-                let loaded = demo::load(&pool)?;
+                let loaded = demo::load(&pool, settings.timezone()?)?;
                 tracing::info!("{}", demo::describe(&loaded));
             }
             let runtime = actix_web::rt::System::new();

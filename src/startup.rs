@@ -33,7 +33,12 @@ impl Application {
         )?;
         let https = settings.site.secure_cookies;
         let pool = db::connect(&settings.database.url, settings.database.max_connections)?;
-        let submitter = Submitter::start(pool.clone(), settings.writers(), settings.database.submission_queue);
+        let submitter = Submitter::start(
+            pool.clone(),
+            settings.writers(),
+            settings.database.submission_queue,
+            settings.timezone()?,
+        );
         let state = actix_web::web::Data::new(AppState::new(pool.clone(), submitter, settings.clone(), static_files)?);
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("could not listen on {}", settings.server.bind))?;

@@ -18,9 +18,10 @@ pub struct CounterDelta<'a> {
     pub add: Vec<i64>,
 }
 
-/// Adds to counter columns of many rows in one statement, `UPDATE … FROM (rows) AS v`. Returns the rows
-/// updated. `scope` (columns and their values) is matched on every row. Table and column names are the
-/// caller's constants, never input.
+/// Adds to counter columns of many rows in one statement, making the rows that do not exist yet: `INSERT …
+/// ON CONFLICT (key) DO UPDATE SET c = c + excluded.c`. `scope` (columns and their values) is the same for every
+/// row; with `key_columns` it is the table's primary key. Table and column names are the caller's constants,
+/// never input. Rows are written in the order given, so callers that sort them never deadlock each other.
 pub fn add_to_counters(
     conn: &mut DbConnection,
     table: &str,
@@ -28,76 +29,79 @@ pub fn add_to_counters(
     key_columns: &[&str],
     counter_columns: &[&str],
     rows: &[CounterDelta],
-) -> QueryResult<usize> {
+) -> QueryResult<()> {
     if rows.is_empty() {
-        return Ok(0);
+        return Ok(());
     }
-    let sets: Vec<String> = counter_columns.iter().map(|c| format!("{c} = {table}.{c} + v.{c}")).collect();
-    let matches: Vec<String> = key_columns.iter().map(|c| format!("{table}.{c} = v.{c}")).collect();
-    // `from` names its rows `v`, with the key and counter columns' names; `placeholders` are the scope's.
-    let update = |from: String, placeholders: Vec<String>| {
-        let scoped: Vec<String> =
-            scope.iter().zip(placeholders).map(|((c, _), p)| format!("{table}.{c} = {p}")).collect();
+    let columns: Vec<&str> = scope
+        .iter()
+        .map(|(c, _)| *c)
+        .chain(key_columns.iter().copied())
+        .chain(counter_columns.iter().copied())
+        .collect();
+    let conflict: Vec<&str> = scope.iter().map(|(c, _)| *c).chain(key_columns.iter().copied()).collect();
+    let sets: Vec<String> = counter_columns.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect();
+    let upsert = |source: String| {
         format!(
-            "UPDATE {table} SET {} FROM {from} WHERE {} AND {}",
-            sets.join(", "),
-            scoped.join(" AND "),
-            matches.join(" AND ")
+            "INSERT INTO {table} ({}) {source} ON CONFLICT ({}) DO UPDATE SET {}",
+            columns.join(", "),
+            conflict.join(", "),
+            sets.join(", ")
         )
     };
     match conn {
         DbConnection::Postgresql(c) => {
-            let n = key_columns.len() + counter_columns.len();
-            let arrays: Vec<String> = (1..=key_columns.len())
-                .map(|i| format!("${i}::text[]"))
-                .chain((key_columns.len() + 1..=n).map(|i| format!("${i}::bigint[]")))
+            let n = scope.len();
+            let scoped: Vec<String> = (1..=n).map(|i| format!("${i}::bigint")).collect();
+            let arrays: Vec<String> = (0..key_columns.len())
+                .map(|i| format!("${}::text[]", n + 1 + i))
+                .chain((0..counter_columns.len()).map(|i| format!("${}::bigint[]", n + 1 + key_columns.len() + i)))
                 .collect();
-            let columns: Vec<&str> = key_columns.iter().chain(counter_columns).copied().collect();
-            let from = format!("unnest({}) AS v({})", arrays.join(", "), columns.join(", "));
-            let placeholders = (n + 1..=n + scope.len()).map(|i| format!("${i}")).collect();
-            let mut query = diesel::sql_query(update(from, placeholders)).into_boxed::<Pg>();
-            for k in 0..key_columns.len() {
-                let column: Vec<String> = rows.iter().map(|r| r.keys[k].to_string()).collect();
-                query = query.bind::<Array<Text>, _>(column);
-            }
-            for k in 0..counter_columns.len() {
-                let column: Vec<i64> = rows.iter().map(|r| r.add[k]).collect();
-                query = query.bind::<Array<BigInt>, _>(column);
-            }
+            let names: Vec<&str> = key_columns.iter().chain(counter_columns).copied().collect();
+            let source = format!(
+                "SELECT {}, v.* FROM unnest({}) AS v({})",
+                scoped.join(", "),
+                arrays.join(", "),
+                names.join(", ")
+            );
+            let mut query = diesel::sql_query(upsert(source)).into_boxed::<Pg>();
             for (_, value) in scope {
                 query = query.bind::<BigInt, _>(*value);
             }
-            query.execute(c)
+            for k in 0..key_columns.len() {
+                query = query.bind::<Array<Text>, _>(rows.iter().map(|r| r.keys[k].to_string()).collect::<Vec<_>>());
+            }
+            for k in 0..counter_columns.len() {
+                query = query.bind::<Array<BigInt>, _>(rows.iter().map(|r| r.add[k]).collect::<Vec<_>>());
+            }
+            query.execute(c).map(drop)
         }
         DbConnection::Sqlite(c) => {
-            let mut updated = 0;
-            for chunk in rows.chunks(ROWS_PER_STATEMENT / 4) {
-                let select: Vec<String> = key_columns
-                    .iter()
-                    .map(|k| format!("CAST(? AS TEXT) AS {k}"))
-                    .chain(counter_columns.iter().map(|k| format!("CAST(? AS BIGINT) AS {k}")))
-                    .collect();
-                let select = format!("SELECT {}", select.join(", "));
-                let from = format!("({}) AS v", vec![select; chunk.len()].join(" UNION ALL "));
-                let placeholders = scope.iter().map(|_| "?".to_string()).collect();
-                let mut query = diesel::sql_query(update(from, placeholders)).into_boxed::<diesel::sqlite::Sqlite>();
-                for row in chunk {
-                    for key in &row.keys {
+            let per_row = columns.len();
+            let row = format!("({})", vec!["?"; per_row].join(", "));
+            for chunk in rows.chunks((SQLITE_PARAMETERS / per_row).max(1)) {
+                let source = format!("VALUES {}", vec![row.as_str(); chunk.len()].join(", "));
+                let mut query = diesel::sql_query(upsert(source)).into_boxed::<diesel::sqlite::Sqlite>();
+                for r in chunk {
+                    for (_, value) in scope {
+                        query = query.bind::<BigInt, _>(*value);
+                    }
+                    for key in &r.keys {
                         query = query.bind::<Text, _>(key.to_string());
                     }
-                    for add in &row.add {
+                    for add in &r.add {
                         query = query.bind::<BigInt, _>(*add);
                     }
                 }
-                for (_, value) in scope {
-                    query = query.bind::<BigInt, _>(*value);
-                }
-                updated += query.execute(c)?;
+                query.execute(c)?;
             }
-            Ok(updated)
+            Ok(())
         }
     }
 }
+
+/// Bound parameters per SQLite statement, well inside the bundled SQLite's limit (32,766).
+const SQLITE_PARAMETERS: usize = 16_000;
 
 /// One answer to store.
 #[derive(Debug, Insertable)]

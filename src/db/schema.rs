@@ -228,3 +228,38 @@ diesel::allow_tables_to_appear_in_same_query!(
     journeys,
     audit_log,
 );
+
+diesel::table! {
+    daily_totals (consultation_id, day, channel, stripe) {
+        consultation_id -> BigInt,
+        day -> Text,
+        channel -> Text,
+        stripe -> Integer,
+        responses -> BigInt,
+    }
+}
+
+diesel::table! {
+    value_totals (consultation_id, version_id, question_key, value, stripe) {
+        consultation_id -> BigInt,
+        version_id -> BigInt,
+        question_key -> Text,
+        value -> Text,
+        stripe -> Integer,
+        count -> BigInt,
+    }
+}
+
+diesel::table! {
+    cross_totals (consultation_id, version_id, by_key, by_option, question_key, row_key, option_key, stripe) {
+        consultation_id -> BigInt,
+        version_id -> BigInt,
+        by_key -> Text,
+        by_option -> Text,
+        question_key -> Text,
+        row_key -> Text,
+        option_key -> Text,
+        stripe -> Integer,
+        count -> BigInt,
+    }
+}

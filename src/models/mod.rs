@@ -14,3 +14,8 @@ pub mod version;
 pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
+
+/// The day a UTC time falls on in a time zone, as YYYY-MM-DD: responses are counted by the council's days.
+pub fn day_in(at: chrono::NaiveDateTime, zone: chrono_tz::Tz) -> String {
+    at.and_utc().with_timezone(&zone).format("%Y-%m-%d").to_string()
+}

@@ -121,15 +121,24 @@ pub struct StoredAnswer {
     pub other_text: Option<String>,
 }
 
-/// Every response of a consultation with its version, and every answer, ordered by response. For recounts and
-/// exports; it reads the whole consultation.
+/// A stored response as the recount reads it.
+#[derive(Debug, Queryable)]
+pub struct StoredResponse {
+    pub id: i64,
+    pub version_id: i64,
+    pub channel: String,
+    pub submitted_at: NaiveDateTime,
+}
+
+/// Every response of a consultation, and every answer, ordered by response. For recounts; it reads the whole
+/// consultation.
 pub fn all_with_answers(
     conn: &mut DbConnection,
     consultation_id: i64,
-) -> QueryResult<(Vec<(i64, i64)>, Vec<StoredAnswer>)> {
+) -> QueryResult<(Vec<StoredResponse>, Vec<StoredAnswer>)> {
     let rs = responses::table
         .filter(responses::consultation_id.eq(consultation_id))
-        .select((responses::id, responses::version_id))
+        .select((responses::id, responses::version_id, responses::channel, responses::submitted_at))
         .order(responses::id)
         .load(conn)?;
     let answers = answers::table
@@ -146,17 +155,17 @@ pub fn count(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<i64> 
 
 /// Recounts every response of a consultation from its stored answers, against the version each answered,
 /// independently of the running totals: what they must always equal.
-pub fn recount(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<Tallies> {
+pub fn recount(conn: &mut DbConnection, consultation_id: i64, zone: chrono_tz::Tz) -> QueryResult<Tallies> {
     let (responses, stored) = all_with_answers(conn, consultation_id)?;
     let mut versions = HashMap::new();
     let mut by_response: HashMap<i64, Answers> = HashMap::new();
-    for (response_id, version_id) in &responses {
-        if !versions.contains_key(version_id) {
-            versions.insert(*version_id, version::load(conn, *version_id)?.content.questionnaire);
+    for r in &responses {
+        if !versions.contains_key(&r.version_id) {
+            versions.insert(r.version_id, version::load(conn, r.version_id)?.content.questionnaire);
         }
-        by_response.insert(*response_id, Answers::new());
+        by_response.insert(r.id, Answers::new());
     }
-    let version_of: HashMap<i64, i64> = responses.iter().copied().collect();
+    let version_of: HashMap<i64, i64> = responses.iter().map(|r| (r.id, r.version_id)).collect();
     for a in stored {
         let corrupt = || {
             diesel::result::Error::DeserializationError(
@@ -172,8 +181,10 @@ pub fn recount(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<Tal
             .insert(a.question_key, Answer { value, other: a.other_text });
     }
     let mut tallies = Tallies::new();
-    for (response_id, version_id) in &responses {
-        tallies.entry(*version_id).or_default().add(&versions[version_id], &by_response[response_id]);
+    for r in &responses {
+        let day = super::day_in(r.submitted_at, zone);
+        tallies.entry(r.version_id).or_default().add(&versions[&r.version_id], &by_response[&r.id], &r.channel, &day);
     }
+    crate::results::tally::days_in_latest(&mut tallies);
     Ok(tallies)
 }

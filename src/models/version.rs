@@ -2,7 +2,6 @@
 //! routing) kept whole as JSON. One draft at a time is edited; publishing freezes it, and responses record the
 //! version they answered.
 
-use super::totals;
 use crate::db::schema::{consultations, questionnaire_versions as versions};
 use crate::db::DbConnection;
 use crate::domain::questionnaire::{Content, Questionnaire};
@@ -81,6 +80,15 @@ pub fn published(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<V
         .load(conn)
 }
 
+/// The ids of the published versions, oldest first.
+pub fn published_ids(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<Vec<i64>> {
+    versions::table
+        .filter(versions::consultation_id.eq(consultation_id).and(versions::published_at.is_not_null()))
+        .order(versions::number)
+        .select(versions::id)
+        .load(conn)
+}
+
 /// Every published version's questionnaire with its id and number, oldest first.
 pub fn published_questionnaires(
     conn: &mut DbConnection,
@@ -149,14 +157,13 @@ pub fn delete_draft(conn: &mut DbConnection, draft_id: i64) -> QueryResult<()> {
         .map(drop)
 }
 
-/// Freezes the draft as the consultation's live version and makes sure its running-total rows exist. The
-/// caller has checked the content and holds the write transaction.
+/// Freezes the draft as the consultation's live version. The caller has checked the content and holds the
+/// write transaction.
 pub fn publish(conn: &mut DbConnection, consultation_id: i64, draft: &Version) -> QueryResult<()> {
     let now = super::now();
     diesel::update(versions::table.find(draft.id))
         .set((versions::published_at.eq(Some(now)), versions::updated_at.eq(now)))
         .execute(conn)?;
-    totals::ensure_rows(conn, consultation_id, draft.id, &draft.content()?.questionnaire)?;
     diesel::update(consultations::table.find(consultation_id))
         .set((consultations::live_version_id.eq(draft.id), consultations::updated_at.eq(now)))
         .execute(conn)

@@ -236,15 +236,15 @@ mod tests {
                 .unwrap(),
         );
         let mut t1 = Tally::default();
-        t1.add(&first, &answers(&first, json!({"support": "agree", "services": ["police"], "rank": ["a","b","c"]})));
-        t1.add(&first, &answers(&first, json!({"support": "disagree", "services": ["none"]})));
+        let add =
+            |t: &mut Tally, q: &Questionnaire, a: serde_json::Value| t.add(q, &answers(q, a), "online", "2026-12-01");
+        add(&mut t1, &first, json!({"support": "agree", "services": ["police"], "rank": ["a","b","c"]}));
+        add(&mut t1, &first, json!({"support": "disagree", "services": ["none"]}));
         let mut t2 = Tally::default();
-        t2.add(
+        add(
+            &mut t2,
             &second,
-            &answers(
-                &second,
-                json!({"new_q": "Hi", "support": "unsure", "services": ["police"], "rank": ["a","b","c"]}),
-            ),
+            json!({"new_q": "Hi", "support": "unsure", "services": ["police"], "rank": ["a","b","c"]}),
         );
         let tallies: Tallies = [(1, t1), (2, t2)].into();
         let report = build("x", &[(1, &first), (2, &second)], &tallies);

@@ -21,6 +21,7 @@ pub(super) fn store(
     conn: &mut DbConnection,
     batch: &[Job],
     stripe: i32,
+    zone: chrono_tz::Tz,
     new_reference: &(dyn Fn() -> String + Send + Sync),
 ) -> Result<Vec<Result<Outcome, anyhow::Error>>, diesel::result::Error> {
     db::write(conn, |conn| {
@@ -82,13 +83,16 @@ pub(super) fn store(
         }
 
         let mut tallies: BTreeMap<(i64, i64), Tally> = BTreeMap::new();
+        let day = models::day_in(now, zone);
         for (job, outcome) in batch.iter().zip(&outcomes) {
             if matches!(outcome, Some(Ok(Outcome::Created { .. }))) {
                 let s = &job.submission;
-                tallies
-                    .entry((s.consultation_id, s.version.id))
-                    .or_default()
-                    .add(&s.version.content.questionnaire, &s.answers);
+                tallies.entry((s.consultation_id, s.version.id)).or_default().add(
+                    &s.version.content.questionnaire,
+                    &s.answers,
+                    s.channel.as_str(),
+                    &day,
+                );
             }
         }
         // In (consultation, version) order, so that writers sharing a stripe never wait on each other's rows in

@@ -72,12 +72,19 @@ const MAX_BATCH: usize = 2_000;
 impl Submitter {
     /// Starts `writers` writer threads over the pool. Waiting submissions beyond `queue_limit` are refused so
     /// that overload is shed quickly instead of piling up.
-    pub fn start(pool: Pool, writers: usize, queue_limit: usize) -> Submitter {
-        Submitter::start_with(pool, writers, queue_limit, Arc::new(crate::domain::reference::new_reference))
+    /// `zone` is the council's time zone, whose days the responses are counted by.
+    pub fn start(pool: Pool, writers: usize, queue_limit: usize, zone: chrono_tz::Tz) -> Submitter {
+        Submitter::start_with(pool, writers, queue_limit, zone, Arc::new(crate::domain::reference::new_reference))
     }
 
     /// As `start`, with references made by `references`.
-    pub fn start_with(pool: Pool, writers: usize, queue_limit: usize, references: References) -> Submitter {
+    pub fn start_with(
+        pool: Pool,
+        writers: usize,
+        queue_limit: usize,
+        zone: chrono_tz::Tz,
+        references: References,
+    ) -> Submitter {
         let (queue, jobs) = crossbeam_channel::bounded(queue_limit);
         // Each writer adds to a stripe of its own; other instances start at other stripes.
         let first_stripe = rand::random_range(0..totals::STRIPES);
@@ -88,7 +95,7 @@ impl Submitter {
             let references = references.clone();
             std::thread::Builder::new()
                 .name(format!("response-writer-{n}"))
-                .spawn(move || writer(pool, jobs, stripe, references))
+                .spawn(move || writer(pool, jobs, stripe, zone, references))
                 .expect("the writer thread starts");
         }
         Submitter { queue }
@@ -113,7 +120,7 @@ impl Submitter {
     }
 }
 
-fn writer(pool: Pool, jobs: Receiver<Job>, stripe: i32, references: References) {
+fn writer(pool: Pool, jobs: Receiver<Job>, stripe: i32, zone: chrono_tz::Tz, references: References) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -126,7 +133,7 @@ fn writer(pool: Pool, jobs: Receiver<Job>, stripe: i32, references: References) 
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             pool.get()
                 .map_err(anyhow::Error::from)
-                .and_then(|mut conn| Ok(batch::store(&mut conn, &batch, stripe, references.as_ref())?))
+                .and_then(|mut conn| Ok(batch::store(&mut conn, &batch, stripe, zone, references.as_ref())?))
         }))
         .unwrap_or_else(|_| Err(anyhow::anyhow!("the response writer panicked")));
         match result {
@@ -273,7 +280,7 @@ mod tests {
         let (_dir, pool) = pool();
         let (a, live_a) = open_consultation(&pool, "a", "colour");
         let (b, live_b) = open_consultation(&pool, "b", "animal");
-        let submitter = Submitter::start(pool.clone(), 1, 100);
+        let submitter = Submitter::start(pool.clone(), 1, 100, chrono_tz::Europe::London);
         let jobs = (0..20)
             .flat_map(|i| {
                 [
@@ -290,7 +297,10 @@ mod tests {
             assert_eq!(stored(&mut conn, b, &format!("k{i}")), [("animal".to_string(), format!("cat {i}"))]);
         }
         for id in [a, b] {
-            assert_eq!(crate::models::response::recount(&mut conn, id).unwrap(), totals::read(&mut conn, id).unwrap());
+            assert_eq!(
+                crate::models::response::recount(&mut conn, id, chrono_tz::Europe::London).unwrap(),
+                totals::read(&mut conn, id).unwrap()
+            );
         }
     }
 
@@ -298,7 +308,7 @@ mod tests {
     async fn a_failed_batch_stores_nothing_and_every_client_may_retry() {
         let (_dir, pool) = pool();
         let (a, live) = open_consultation(&pool, "a", "colour");
-        let submitter = Submitter::start(pool.clone(), 1, 100);
+        let submitter = Submitter::start(pool.clone(), 1, 100, chrono_tz::Europe::London);
         // A consultation that does not exist fails the whole transaction it is in.
         let outcomes = in_one_batch(
             &pool,
@@ -327,7 +337,7 @@ mod tests {
             }
             crate::domain::reference::new_reference()
         });
-        let submitter = Submitter::start_with(pool.clone(), 1, 100, references);
+        let submitter = Submitter::start_with(pool.clone(), 1, 100, chrono_tz::Europe::London, references);
         PANIC.store(true, Ordering::SeqCst);
         let lost = submitter.submit(submission(a, &live, "k1", "red")).await;
         assert!(matches!(lost, Err(SubmitError::Storage(_))), "{lost:?}");
@@ -350,7 +360,7 @@ mod tests {
                 crate::domain::reference::new_reference()
             }
         });
-        let submitter = Submitter::start_with(pool.clone(), 1, 100, references);
+        let submitter = Submitter::start_with(pool.clone(), 1, 100, chrono_tz::Europe::London, references);
         let jobs = (0..6).map(|i| submission(a, &live, &format!("k{i}"), &format!("red {i}"))).collect();
         let outcomes = in_one_batch(&pool, &submitter, submission(a, &live, "first", "blue"), jobs).await;
         let mut references: Vec<String> = outcomes
@@ -374,7 +384,7 @@ mod tests {
     async fn a_full_queue_refuses_at_once_with_overloaded() {
         let (_dir, pool) = pool();
         let (a, live) = open_consultation(&pool, "a", "colour");
-        let submitter = Submitter::start(pool.clone(), 1, 1);
+        let submitter = Submitter::start(pool.clone(), 1, 1, chrono_tz::Europe::London);
         let lock = WriteLock::take(&pool);
         // The writer takes the first and waits for the lock; the second fills the queue; the third is refused.
         let first = tokio::spawn({

@@ -136,11 +136,11 @@ impl AppState {
             return Err(AppError::Forbidden("The results of this consultation are not public yet".into()));
         }
         let id = c.id;
-        let tallies = self.db(move |conn| Ok(totals::read(conn, id)?)).await?;
-        // Every published version has its total rows, so the tallies name them all, oldest first.
-        let mut contents = Vec::with_capacity(tallies.len());
-        for version_id in tallies.keys() {
-            contents.push(self.version(*version_id).await?);
+        let (ids, tallies) =
+            self.db(move |conn| Ok((version::published_ids(conn, id)?, totals::read(conn, id)?))).await?;
+        let mut contents = Vec::with_capacity(ids.len());
+        for version_id in ids {
+            contents.push(self.version(version_id).await?);
         }
         let published: Vec<(i64, &crate::domain::questionnaire::Questionnaire)> =
             contents.iter().map(|v| (v.id, &v.content.questionnaire)).collect();

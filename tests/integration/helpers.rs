@@ -54,9 +54,10 @@ pub async fn spawn_app() -> TestApp {
     };
     let settings = Settings::load(Path::new("config"), &overrides).expect("test settings load");
     haveyoursay::telemetry::init(&settings.log);
+    let zone = settings.timezone().unwrap();
     let app = tokio::task::spawn_blocking(move || {
         let app = Application::build(settings).expect("the application builds");
-        haveyoursay::demo::load(&app.pool()).expect("the demo loads");
+        haveyoursay::demo::load(&app.pool(), zone).expect("the demo loads");
         app
     })
     .await

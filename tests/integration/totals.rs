@@ -24,7 +24,7 @@ async fn recounted_and_running(app: &TestApp, slug: &str) -> (Value, Value) {
         let c = consultation::find_by_slug(conn, &slug).unwrap().expect("the consultation exists");
         let published = version::published_questionnaires(conn, c.id).unwrap();
         let published: Vec<(i64, &Questionnaire)> = published.iter().map(|(id, _, q)| (*id, q)).collect();
-        let recounted = report::build(&slug, &published, &recount(conn, c.id).unwrap());
+        let recounted = report::build(&slug, &published, &recount(conn, c.id, chrono_tz::Europe::London).unwrap());
         let running = report::build(&slug, &published, &totals::read(conn, c.id).unwrap());
         (as_json(&recounted), as_json(&running))
     })

@@ -1,0 +1,3 @@
+DROP TABLE cross_totals;
+DROP TABLE value_totals;
+DROP TABLE daily_totals;
