@@ -91,9 +91,28 @@ pub fn apply(
     bulk::add_to_counters(conn, "daily_totals", &daily, &["day", "channel"], &["responses"], &rows)
 }
 
+/// Which totals a read needs beyond the responses, questions and options every report shows: each costs
+/// rows, so a results read does not pay for a cross-tab it does not show.
+#[derive(Debug, Clone, Default)]
+pub struct Parts {
+    /// The answers of number questions.
+    pub values: bool,
+    /// Responses by day and channel.
+    pub days: bool,
+    /// Cross-tabs: by one question's groups (`Some(key)`), or by all (`Some("")`, for recounts).
+    pub cross: Option<String>,
+}
+
+impl Parts {
+    /// Everything, as a recount gives it.
+    pub fn all() -> Parts {
+        Parts { values: true, days: true, cross: Some(String::new()) }
+    }
+}
+
 /// Reads a consultation's totals for every version, summing the stripes. The responses by day and channel
 /// are not kept per version: they are in the tally of the latest version.
-pub fn read(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<Tallies> {
+pub fn read(conn: &mut DbConnection, consultation_id: i64, parts: &Parts) -> QueryResult<Tallies> {
     let mut tallies = Tallies::new();
     let responses: Vec<(i64, i64)> = response_totals::table
         .filter(response_totals::consultation_id.eq(consultation_id))
@@ -135,16 +154,34 @@ pub fn read(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<Tallie
         c.count += count;
         c.rank_sum += rank_sum;
     }
-    let values: Vec<(i64, String, String, i64)> = value_totals::table
-        .filter(value_totals::consultation_id.eq(consultation_id))
-        .select((value_totals::version_id, value_totals::question_key, value_totals::value, value_totals::count))
-        .load(conn)?;
-    for (version, q, value, n) in values {
-        let Ok(value) = value.parse::<i64>() else { continue };
-        *tallies.entry(version).or_default().values.entry((q, value)).or_default() += n;
+    if parts.values {
+        let values: Vec<(i64, String, String, i64)> = value_totals::table
+            .filter(value_totals::consultation_id.eq(consultation_id))
+            .select((value_totals::version_id, value_totals::question_key, value_totals::value, value_totals::count))
+            .load(conn)?;
+        for (version, q, value, n) in values {
+            let Ok(value) = value.parse::<i64>() else { continue };
+            *tallies.entry(version).or_default().values.entry((q, value)).or_default() += n;
+        }
     }
-    let cross: Vec<(i64, String, String, String, String, String, i64)> = cross_totals::table
-        .filter(cross_totals::consultation_id.eq(consultation_id))
+    if let Some(by) = &parts.cross {
+        read_cross(conn, consultation_id, by, &mut tallies)?;
+    }
+    if parts.days {
+        if let Some((_, latest)) = tallies.iter_mut().next_back() {
+            latest.days = days(conn, consultation_id)?;
+        }
+    }
+    Ok(tallies)
+}
+
+/// Adds the cross-tab cells by `by` (all of them for "") to the tallies.
+fn read_cross(conn: &mut DbConnection, consultation_id: i64, by: &str, tallies: &mut Tallies) -> QueryResult<()> {
+    let mut query = cross_totals::table.filter(cross_totals::consultation_id.eq(consultation_id)).into_boxed();
+    if !by.is_empty() {
+        query = query.filter(cross_totals::by_key.eq(by));
+    }
+    let cross: Vec<(i64, String, String, String, String, String, i64)> = query
         .select((
             cross_totals::version_id,
             cross_totals::by_key,
@@ -158,10 +195,7 @@ pub fn read(conn: &mut DbConnection, consultation_id: i64) -> QueryResult<Tallie
     for (version, by, by_option, q, row, o, n) in cross {
         *tallies.entry(version).or_default().cross.entry((by, by_option, q, row, o)).or_default() += n;
     }
-    if let Some((_, latest)) = tallies.iter_mut().next_back() {
-        latest.days = days(conn, consultation_id)?;
-    }
-    Ok(tallies)
+    Ok(())
 }
 
 /// Responses by (day, channel).

@@ -299,7 +299,7 @@ mod tests {
         for id in [a, b] {
             assert_eq!(
                 crate::models::response::recount(&mut conn, id, chrono_tz::Europe::London).unwrap(),
-                totals::read(&mut conn, id).unwrap()
+                totals::read(&mut conn, id, &totals::Parts::all()).unwrap()
             );
         }
     }

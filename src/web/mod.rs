@@ -136,8 +136,9 @@ impl AppState {
             return Err(AppError::Forbidden("The results of this consultation are not public yet".into()));
         }
         let id = c.id;
-        let (ids, tallies) =
-            self.db(move |conn| Ok((version::published_ids(conn, id)?, totals::read(conn, id)?))).await?;
+        let (ids, tallies) = self
+            .db(move |conn| Ok((version::published_ids(conn, id)?, totals::read(conn, id, &totals::Parts::default())?)))
+            .await?;
         let mut contents = Vec::with_capacity(ids.len());
         for version_id in ids {
             contents.push(self.version(version_id).await?);
