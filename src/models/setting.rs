@@ -28,6 +28,15 @@ pub fn set<T: Serialize>(conn: &mut DbConnection, key: &str, value: &T) -> Query
     Ok(())
 }
 
+/// The shortest consultation, in weeks, that raises no warning when an officer sets its times.
+pub const MINIMUM_WEEKS: &str = "minimum_consultation_weeks";
+pub const DEFAULT_MINIMUM_WEEKS: i64 = 12;
+
+/// The shortest consultation length that raises no warning, as the admin set it (12 weeks until then).
+pub fn minimum_weeks(conn: &mut DbConnection) -> QueryResult<i64> {
+    Ok(get::<i64>(conn, MINIMUM_WEEKS)?.unwrap_or(DEFAULT_MINIMUM_WEEKS))
+}
+
 /// The secret every instance makes CSRF tokens with: made once, at the first start, by whichever instance gets
 /// there first.
 pub fn secret(conn: &mut DbConnection) -> QueryResult<Vec<u8>> {

@@ -1,16 +1,21 @@
-//! The HTTP layer: handlers grouped by audience (public pages, the JSON API), thin by design: they extract,
-//! call the domain and the models, and render or redirect.
+//! The HTTP layer: handlers grouped by audience (public pages, the officers' workspace, the JSON API), thin by
+//! design: they extract, call the domain and the models, and render or redirect.
 
+pub mod address;
 pub mod api;
 pub mod csrf;
 pub mod error;
 pub mod form;
 pub mod identity;
+pub mod officer;
 pub mod public;
 pub mod questions;
 pub mod render;
 pub mod routes;
 
+pub use address::client_address;
+
+use crate::auth::password::Hasher;
 use crate::auth::Viewer;
 use crate::config::Settings;
 use crate::db::{DbConnection, Pool};
@@ -31,6 +36,8 @@ pub struct AppState {
     pub timezone: chrono_tz::Tz,
     /// What CSRF tokens are made with; the same in every instance (see `models::setting::secret`).
     pub secret: Vec<u8>,
+    /// Hashes and checks passwords, a few at a time (see `auth::password`).
+    pub hasher: Hasher,
     versions: RwLock<HashMap<i64, Arc<Loaded>>>,
     recent: RwLock<HashMap<String, (Instant, Consultation)>>,
 }
@@ -45,6 +52,7 @@ impl AppState {
         Ok(AppState {
             pool,
             submitter,
+            hasher: Hasher::new(settings.auth.password_queue),
             timezone: settings.timezone()?,
             settings,
             secret,
@@ -192,6 +200,7 @@ pub fn register(r: &mut routes::Router) {
     r.get("/healthz", routes::Access::Public, web::get().to(healthz));
     api::routes(r);
     public::routes(r);
+    officer::routes(r);
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {

@@ -1,0 +1,154 @@
+//! The officers' workspace: signing in and out, the home page of consultations, each officer's account page
+//! (password, API tokens), and the admin pages (users, organisations, the audit log, settings). Every page
+//! here is for a signed-in account (`Access::Pages`) but the sign-in page; each form carries the session's CSRF
+//! token and ends in a 303; validation errors re-show the page with an error summary and 422.
+
+mod account;
+mod admin;
+mod session;
+
+use crate::auth::Role;
+use crate::models::{audit::Actor, consultation, now};
+use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
+use crate::web::identity::Identity;
+use crate::web::render::page_with_status;
+use crate::web::routes::{Access, Router, STAFF};
+use crate::web::AppState;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub fn routes(r: &mut Router) {
+    r.get("/officer", Access::Pages(STAFF), web::get().to(home));
+    session::routes(r);
+    account::routes(r);
+    admin::routes(r);
+}
+
+/// Renders an officer page: the layout's header shows who is signed in and a sign-out button carrying the
+/// session's CSRF token, which the page's own forms carry too.
+pub fn page(
+    identity: &Identity,
+    csrf: &CsrfToken,
+    status: StatusCode,
+    template: &str,
+    mut ctx: tera::Context,
+) -> HttpResponse {
+    ctx.insert(
+        "officer",
+        &serde_json::json!({
+            "name": identity.name,
+            "email": identity.email,
+            "role": identity.role.label(),
+            "admin": identity.role == Role::Admin,
+        }),
+    );
+    ctx.insert("csrf", &csrf.0);
+    page_with_status(status, template, ctx)
+}
+
+/// A page for someone not signed in (the sign-in page), with its form's CSRF token.
+pub fn page_for_visitor(csrf: &CsrfToken, status: StatusCode, template: &str, mut ctx: tera::Context) -> HttpResponse {
+    ctx.insert("csrf", &csrf.0);
+    page_with_status(status, template, ctx)
+}
+
+/// Every password check is taken and the queue is full: 503, try again in a few seconds.
+pub fn busy() -> HttpResponse {
+    let mut ctx = tera::Context::new();
+    ctx.insert("heading", "The service is busy");
+    ctx.insert("detail", "Too many people are signing in at once. Wait a few seconds and try again.");
+    let mut response = page_with_status(StatusCode::SERVICE_UNAVAILABLE, "public/error.html", ctx);
+    response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    response
+}
+
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location.to_string())).finish()
+}
+
+/// Who acted, for the audit log: the signed-in account from the client's address.
+pub fn actor(request: &HttpRequest, state: &AppState, identity: &Identity) -> Actor {
+    Actor {
+        user_id: Some(identity.user_id),
+        name: identity.email.clone(),
+        address: Some(crate::web::client_address(request, &state.settings).to_string()),
+    }
+}
+
+/// A form's validation errors in the GOV.UK pattern: the summary's list, in the order of the fields, each
+/// linking to its field's id, and the message beside each field.
+#[derive(Debug, Default)]
+pub struct Errors(Vec<(String, String)>);
+
+#[derive(Serialize)]
+struct Link<'a> {
+    target: &'a str,
+    message: &'a str,
+}
+
+impl Errors {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        if !self.0.iter().any(|(f, _)| f == field) {
+            self.0.push((field.to_string(), message.into()));
+        }
+    }
+
+    /// Adds problems named by field, renaming fields whose ids on this page differ (`("password", "new-password")`).
+    pub fn extend(&mut self, problems: crate::accounts::Problems, ids: &[(&str, &str)]) {
+        for (field, message) in problems {
+            let id = ids.iter().find(|(f, _)| *f == field).map_or(field, |(_, id)| id);
+            self.add(id, message);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Puts `errors` (the summary's links) and `error` (each of `fields`' message, "" when it has none) in the
+    /// page's context.
+    pub fn show(&self, ctx: &mut tera::Context, fields: &[&str]) {
+        let links: Vec<Link> = self.0.iter().map(|(target, message)| Link { target, message }).collect();
+        ctx.insert("errors", &links);
+        let mut by_field: BTreeMap<&str, &str> = fields.iter().map(|f| (*f, "")).collect();
+        for (field, message) in &self.0 {
+            by_field.insert(field, message);
+        }
+        ctx.insert("error", &by_field);
+    }
+}
+
+/// One value of a submitted form (the first, trimmed of nothing), or "".
+pub fn field<'a>(form: &'a crate::domain::validation::Form, name: &str) -> &'a str {
+    form.get(name).and_then(|v| v.first()).map_or("", String::as_str)
+}
+
+#[derive(Serialize)]
+struct Listed {
+    slug: String,
+    title: String,
+    stage: &'static str,
+    stage_label: &'static str,
+}
+
+/// The consultations the account may see: its organisation's, or every one for admins.
+async fn home(state: web::Data<AppState>, identity: Identity, csrf: CsrfToken) -> Result<HttpResponse, AppError> {
+    let scope = identity.scope();
+    let rows = state.db(move |conn| Ok(consultation::list_for_officers(conn, scope)?)).await?;
+    let at = now();
+    let listed: Vec<Listed> = rows
+        .into_iter()
+        .map(|l| {
+            let stage = l.consultation.stage(at);
+            let title = if l.title.trim().is_empty() { l.consultation.slug.clone() } else { l.title };
+            Listed { slug: l.consultation.slug, title, stage: stage.as_str(), stage_label: stage.label() }
+        })
+        .collect();
+    let mut ctx = tera::Context::new();
+    ctx.insert("consultations", &listed);
+    ctx.insert("section", "consultations");
+    Ok(page(&identity, &csrf, StatusCode::OK, "officer/home.html", ctx))
+}
