@@ -54,15 +54,24 @@ fn roles(checked: &str) -> serde_json::Value {
         .collect()
 }
 
-/// The organisation select's options: none (admins only), then every organisation.
-fn organisation_options(all: &[organisation::Organisation], selected: &str) -> serde_json::Value {
-    let mut options = vec![json!({"value": "", "label": "None (admins only)", "selected": selected.is_empty()})];
+/// The organisation select's options: `first` (value, label), then every organisation.
+fn organisation_options(
+    all: &[organisation::Organisation],
+    selected: &str,
+    first: &[(&str, &str)],
+) -> serde_json::Value {
+    let mut options: Vec<serde_json::Value> = first
+        .iter()
+        .map(|(value, label)| json!({"value": value, "label": label, "selected": *value == selected}))
+        .collect();
     options.extend(
         all.iter()
             .map(|o| json!({"value": o.id.to_string(), "label": o.name, "selected": o.id.to_string() == selected})),
     );
     options.into()
 }
+
+const NO_ORGANISATION: &[(&str, &str)] = &[("", "None (admins only)")];
 
 /// The organisation chosen in a form: none, or one that exists.
 fn chosen_organisation(all: &[organisation::Organisation], value: &str, errors: &mut Errors) -> Option<i64> {
@@ -159,7 +168,7 @@ async fn new_user_page(
     ctx.insert("name", field(form, "name"));
     ctx.insert("email", field(form, "email"));
     ctx.insert("roles", &roles(field(form, "role")));
-    ctx.insert("organisations", &organisation_options(&all, field(form, "organisation")));
+    ctx.insert("organisations", &organisation_options(&all, field(form, "organisation"), NO_ORGANISATION));
     ctx.insert("section", "admin");
     ctx.insert("admin_section", "users");
     errors.show(&mut ctx, NEW_USER_FIELDS);
@@ -252,7 +261,7 @@ async fn edit_page(
     );
     ctx.insert("name", shown.name);
     ctx.insert("roles", &roles(shown.role));
-    ctx.insert("organisations", &organisation_options(&all, shown.organisation));
+    ctx.insert("organisations", &organisation_options(&all, shown.organisation, NO_ORGANISATION));
     ctx.insert("notice", &notice(done));
     ctx.insert("section", "admin");
     ctx.insert("admin_section", "users");
@@ -585,7 +594,8 @@ async fn audit_log(
     newest.before = None;
     ctx.insert("newest", &serde_urlencoded(&newest));
     ctx.insert("actions", &actions);
-    ctx.insert("organisations", &organisation_options(&all, q.organisation.trim()));
+    let any = [("", "Any organisation"), ("0", "None (site-wide records)")];
+    ctx.insert("organisations", &organisation_options(&all, q.organisation.trim(), &any));
     ctx.insert("section", "admin");
     ctx.insert("admin_section", "audit");
     errors.show(&mut ctx, &["actor", "action", "organisation", "from-day", "to-day"]);
