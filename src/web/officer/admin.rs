@@ -233,11 +233,11 @@ struct Shown<'a> {
     organisation: &'a str,
 }
 
+/// The page of one user: 422 when there are errors to show.
 async fn edit_page(
     state: &AppState,
     identity: &Identity,
     csrf: &CsrfToken,
-    status: StatusCode,
     id: i64,
     sent: Option<Shown<'_>>,
     errors: &Errors,
@@ -266,6 +266,7 @@ async fn edit_page(
     ctx.insert("section", "admin");
     ctx.insert("admin_section", "users");
     errors.show(&mut ctx, EDIT_FIELDS);
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok(page(identity, csrf, status, "officer/admin/user_edit.html", ctx))
 }
 
@@ -277,7 +278,7 @@ async fn edit_user(
     query: web::Query<Done>,
 ) -> Result<HttpResponse, AppError> {
     let done = query.done.as_deref();
-    edit_page(&state, &identity, &csrf, StatusCode::OK, *id, None, &Errors::default(), done).await
+    edit_page(&state, &identity, &csrf, *id, None, &Errors::default(), done).await
 }
 
 async fn update_user(
@@ -308,8 +309,7 @@ async fn update_user(
             role: field(&form, "role"),
             organisation: field(&form, "organisation"),
         };
-        let invalid = StatusCode::UNPROCESSABLE_ENTITY;
-        return edit_page(&state, &identity, &csrf, invalid, id, Some(sent), &ordered(errors, EDIT_FIELDS), None).await;
+        return edit_page(&state, &identity, &csrf, id, Some(sent), &ordered(errors, EDIT_FIELDS), None).await;
     };
     let who = actor(&request, &state, &identity);
     let updated = state.db(move |conn| Ok(accounts::update(conn, &who, id, &details)?)).await?;
@@ -350,8 +350,7 @@ async fn set_password(
     if !problems.is_empty() {
         let mut errors = Errors::default();
         errors.extend(problems, &[("password", "new-password")]);
-        let invalid = StatusCode::UNPROCESSABLE_ENTITY;
-        return edit_page(&state, &identity, &csrf, invalid, id, None, &errors, None).await;
+        return edit_page(&state, &identity, &csrf, id, None, &errors, None).await;
     }
     let Ok(hash) = state.hasher.hash(new_password).await else { return Ok(busy()) };
     let who = actor(&request, &state, &identity);
@@ -399,7 +398,7 @@ async fn switch(
     if disabled && id == identity.user_id {
         let mut errors = Errors::default();
         errors.add("disable", "You cannot disable your own account: ask another admin to");
-        return edit_page(&state, &identity, &csrf, StatusCode::UNPROCESSABLE_ENTITY, id, None, &errors, None).await;
+        return edit_page(&state, &identity, &csrf, id, None, &errors, None).await;
     }
     let who = actor(&request, &state, &identity);
     let changed = state.db(move |conn| Ok(accounts::set_disabled(conn, &who, id, disabled)?)).await?;
@@ -767,7 +766,7 @@ async fn add_period(
             errors.add("ends-day", "The end date must be the same as or after the start date");
         }
     }
-    let (Some(starts), Some(ends)) = (starts, ends).clone() else {
+    let (Some(starts), Some(ends)) = (starts, ends) else {
         return settings_page(&state, &identity, &csrf, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors, None).await;
     };
     if !errors.is_empty() {
