@@ -11,7 +11,6 @@
 // A short second pass checks a few pages with JavaScript ON.
 //
 // Exit 0 when every page has no violation and every step worked, else 1.
-import fs from 'node:fs';
 import {
   MAX_JOURNEY_PAGES,
   confirmationReference,
@@ -23,6 +22,7 @@ import {
   printViolations,
   relPath,
   runAxe,
+  screenshot,
   setScripts,
   startWatchdog,
 } from './lib.mjs';
@@ -32,7 +32,6 @@ const PROG = 'a11y';
 const TOTAL_TIMEOUT_MS = Number(process.env.HYS_BROWSER_TIMEOUT_S || 120) * 1000;
 // Optional: a directory to save a full-page screenshot of every checked page/state.
 const SHOTS_DIR = process.env.HYS_BROWSER_SCREENSHOTS || '';
-if (SHOTS_DIR) fs.mkdirSync(SHOTS_DIR, { recursive: true });
 
 const args = process.argv.slice(2);
 if (args.length !== 3) die(PROG, 'usage: node tests/browser/a11y.mjs <BASE_URL> <SLUG_OPEN> <SLUG_CLOSED>');
@@ -57,10 +56,7 @@ async function axeCheck(page, cdp, label) {
   const violations = await runAxe(page, cdp);
   const url = relPath(BASE, page) + new URL(page.url()).search;
   checked.push({ label, url, violations });
-  if (SHOTS_DIR) {
-    const name = `${String(checked.length).padStart(2, '0')}-${label.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.png`;
-    await page.screenshot({ path: `${SHOTS_DIR}/${name}`, fullPage: true }).catch(() => {});
-  }
+  await screenshot(SHOTS_DIR, checked.length, label, page);
   const n = violations.reduce((a, v) => a + v.count, 0);
   console.log(`${violations.length ? 'FAIL' : 'ok  '} ${label} ${url}${violations.length ? ` (${violations.length} rules, ${n} nodes)` : ''}`);
 }

@@ -181,6 +181,14 @@ export const AXE_PATH = path.join(HERE, 'node_modules', 'axe-core', 'axe.min.js'
 export const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
 let axeSource = null;
 
+/** Save a full-page screenshot of the `n`th checked page in `dir` (nothing when `dir` is empty). */
+export async function screenshot(dir, n, label, page) {
+  if (!dir) return;
+  fs.mkdirSync(dir, { recursive: true });
+  const name = `${String(n).padStart(2, '0')}-${label.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.png`;
+  await page.screenshot({ path: `${dir}/${name}`, fullPage: true }).catch(() => {});
+}
+
 /** Switch the page's scripts on or off through the DevTools protocol (`cdp` null: leave them). */
 export async function setScripts(cdp, enabled) {
   if (cdp) await cdp.send('Emulation.setScriptExecutionDisabled', { value: !enabled });

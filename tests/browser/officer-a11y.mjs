@@ -9,15 +9,13 @@
 // The account must be an admin. Pages are loaded with JavaScript off, as a11y.mjs does (scripts run only
 // while axe does); a few are checked again with it on. Exit 0 when every page has no violation and every step
 // worked, else 1.
-import fs from 'node:fs';
 import { errorSummary } from './form.mjs';
-import { die, launch, navigateBy, parseBaseUrl, printViolations, relPath, runAxe, setScripts, startWatchdog } from './lib.mjs';
+import { die, launch, navigateBy, parseBaseUrl, printViolations, relPath, runAxe, screenshot, setScripts, startWatchdog } from './lib.mjs';
 
 const PROG = 'officer-a11y';
 const TOTAL_TIMEOUT_MS = Number(process.env.HYS_BROWSER_TIMEOUT_S || 120) * 1000;
 // Optional: a directory to save a full-page screenshot of every checked page/state.
 const SHOTS_DIR = process.env.HYS_BROWSER_SCREENSHOTS || '';
-if (SHOTS_DIR) fs.mkdirSync(SHOTS_DIR, { recursive: true });
 const args = process.argv.slice(2);
 if (args.length !== 3) die(PROG, 'usage: node tests/browser/officer-a11y.mjs <BASE_URL> <ADMIN_EMAIL> <ADMIN_PASSWORD>');
 const BASE = parseBaseUrl(PROG, args[0]);
@@ -41,10 +39,7 @@ async function check(page, cdp, label, { status = null, errors = false } = {}, a
   const violations = await runAxe(page, cdp);
   const url = relPath(BASE, page) + new URL(page.url()).search;
   checked.push({ label, url, violations });
-  if (SHOTS_DIR) {
-    const name = `${String(checked.length).padStart(2, '0')}-${label.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.png`;
-    await page.screenshot({ path: `${SHOTS_DIR}/${name}`, fullPage: true }).catch(() => {});
-  }
+  await screenshot(SHOTS_DIR, checked.length, label, page);
   console.log(`${violations.length ? 'FAIL' : 'ok  '} ${label} ${url}`);
 }
 

@@ -777,3 +777,40 @@ async fn admin_pages_validate_and_audit_every_change() {
         .iter()
         .any(|r| r.path.contains("audit") && r.method != actix_web::http::Method::GET));
 }
+
+#[tokio::test]
+async fn the_demo_accounts_get_a_fresh_password_at_every_start_but_never_in_production() {
+    let app = spawn_app().await;
+    let demo = |environment: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_haveyoursay"))
+            .args(["demo", "--database-url", &app.database_url])
+            .env("APP_ENVIRONMENT", environment)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let password_of = |printed: &str, email: &str| -> String {
+        let line = printed.lines().find(|l| l.contains(email)).unwrap_or_else(|| panic!("{email} in {printed}"));
+        line.split("password ").nth(1).unwrap().split_whitespace().next().unwrap().to_string()
+    };
+    assert_eq!(app.db(|conn| haveyoursay::models::user::list(conn).unwrap().len()).await, 0, "no account by default");
+
+    let first = demo("development");
+    assert!(first.contains("/officer/sign-in"), "{first}");
+    let officer = password_of(&first, "officer@northshire-fire.example");
+    password_of(&first, "cabinet@northshire-fire.example");
+    let browser = app.sign_in("officer@northshire-fire.example", &officer).await;
+    assert!(browser.get("/officer").await.body.contains("/officer/consultations/irmp-2027"));
+
+    let second = demo("development");
+    let again = password_of(&second, "officer@northshire-fire.example");
+    assert_ne!(again, officer);
+    assert!(!signed_in(&browser).await, "a new password ends the old sessions");
+    assert_eq!(try_sign_in(&app.browser(), "officer@northshire-fire.example", &officer).await.status, 422);
+
+    let production = demo("production");
+    assert!(production.contains("demo accounts are not made in production"), "{production}");
+    assert!(!production.contains("password "), "{production}");
+    assert!(signed_in(&app.sign_in("officer@northshire-fire.example", &again).await).await, "left as it was");
+}

@@ -118,21 +118,11 @@ impl TestApp {
 
     /// POSTs a form given as name/value pairs (names may repeat).
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let body: String =
-            fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&");
-        self.post_raw_form(path, body.into_bytes()).await
+        self.post_raw_form(path, form_body(fields)).await
     }
 
     pub async fn post_raw_form(&self, path: &str, body: Vec<u8>) -> Page {
-        let response = self
-            .client
-            .post(self.url(path))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .expect("POST answers");
-        page(response).await
+        post_raw(&self.client, &self.url(path), body).await
     }
 
     /// POSTs a response to the API with an Idempotency-Key.
@@ -250,17 +240,7 @@ impl Browser {
 
     /// POSTs a form given as name/value pairs.
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let body: String =
-            fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&");
-        let response = self
-            .client
-            .post(self.url(path))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .expect("POST answers");
-        page(response).await
+        post_raw(&self.client, &self.url(path), form_body(fields)).await
     }
 
     /// GETs `form_page`, then POSTs `fields` to `action` with the page's CSRF token.
@@ -347,6 +327,21 @@ impl TestApp {
         })
         .await
     }
+}
+
+fn form_body(fields: &[(&str, &str)]) -> Vec<u8> {
+    fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&").into_bytes()
+}
+
+async fn post_raw(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Page {
+    let response = client
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("POST answers");
+    page(response).await
 }
 
 /// Reads a response whole.

@@ -29,8 +29,8 @@ pub fn routes(r: &mut Router) {
         .get("/officer/admin/users/{id}", admins, web::get().to(edit_user))
         .post("/officer/admin/users/{id}", admins, web::post().to(update_user))
         .post("/officer/admin/users/{id}/password", admins, web::post().to(set_password))
-        .post("/officer/admin/users/{id}/disable", admins, web::post().to(disable))
-        .post("/officer/admin/users/{id}/enable", admins, web::post().to(enable))
+        .post("/officer/admin/users/{id}/disable", admins, web::post().to(switch))
+        .post("/officer/admin/users/{id}/enable", admins, web::post().to(switch))
         .get("/officer/admin/organisations", admins, web::get().to(organisations))
         .post("/officer/admin/organisations", admins, web::post().to(add_organisation))
         .get("/officer/admin/audit", admins, web::get().to(audit_log))
@@ -363,37 +363,16 @@ async fn set_password(
     Ok(see_other(&format!("/officer/admin/users/{id}?done=password")))
 }
 
-async fn disable(
-    request: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-    identity: Identity,
-    csrf: CsrfToken,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    switch(request, state, payload, identity, csrf, id.into_inner(), true).await
-}
-
-async fn enable(
-    request: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-    identity: Identity,
-    csrf: CsrfToken,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    switch(request, state, payload, identity, csrf, id.into_inner(), false).await
-}
-
+/// Disables or enables an account, as the path's last part says.
 async fn switch(
     request: HttpRequest,
     state: web::Data<AppState>,
     payload: web::Payload,
     identity: Identity,
     csrf: CsrfToken,
-    id: i64,
-    disabled: bool,
+    id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
+    let (id, disabled) = (id.into_inner(), request.path().ends_with("/disable"));
     form::read(&request, &state, payload).await?;
     if disabled && id == identity.user_id {
         let mut errors = Errors::default();
