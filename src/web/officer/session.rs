@@ -1,7 +1,9 @@
 //! Signing in and out. A new session id is made at every sign-in (an id set before it is never kept: session
 //! fixation), and only its digest is stored. Unknown accounts, wrong passwords and disabled accounts get the
 //! same answer in the same time: every attempt checks one password hash (a dummy when there is none to check)
-//! and counts its failure the same way (see `auth::throttle` for what blocks, and for how long).
+//! and counts its failure the same way (see `auth::throttle` for what blocks, and for how long). Failures on
+//! known accounts are audited in the same transaction that counts them; those on unknown accounts are not (no
+//! account to relate them to, and a flood of them must not fill the log).
 
 use super::{busy, field, page_for_visitor, see_other, Errors};
 use crate::auth::{secret, throttle as rules};
