@@ -27,7 +27,8 @@ enum Command {
         /// The address to listen on, like 127.0.0.1:8080 (overrides BIND_ADDRESS).
         #[arg(long)]
         bind: Option<String>,
-        /// Load the demo consultations if they are absent.
+        /// Load the demo consultations if they are absent, and give the demo accounts new passwords (printed;
+        /// not in production).
         #[arg(long)]
         demo: bool,
     },
@@ -53,10 +54,13 @@ enum UserCommand {
     /// Add an account. The password is asked for twice on the terminal, or read as one line from standard input
     /// with --password-stdin. Prints nothing but errors.
     Add {
+        /// The email address the account signs in with.
         #[arg(long)]
         email: String,
+        /// The person's full name.
         #[arg(long)]
         name: String,
+        /// What the account may do.
         #[arg(long, value_parser = ["admin", "officer", "analyst", "cabinet"])]
         role: String,
         /// The organisation's name, made if it does not exist; required for every role but admin.
@@ -72,6 +76,7 @@ enum UserCommand {
 enum TokenCommand {
     /// Make an API token for an account and print it: the only time it is shown.
     Add {
+        /// The account's email address.
         #[arg(long)]
         email: String,
         /// What the token is for, as shown on the account page.
@@ -107,7 +112,12 @@ fn run() -> anyhow::Result<()> {
         &cli.config_dir,
         &Overrides { bind, database_url: cli.database_url.clone(), ..Overrides::default() },
     )?;
-    haveyoursay::telemetry::init(&settings.log);
+    // The account commands print nothing but errors, so only warnings are logged meanwhile.
+    let mut log = settings.log.clone();
+    if matches!(cli.command, Command::User { .. } | Command::Token { .. }) {
+        log.level = "warn".into();
+    }
+    haveyoursay::telemetry::init(&log);
     match cli.command {
         Command::Migrate => {
             db::connect(&settings.database.url, 2)?;
