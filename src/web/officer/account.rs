@@ -2,7 +2,7 @@
 //! their personal API tokens — made with a label and shown once, listed by label and prefix, revoked after
 //! confirming.
 
-use super::{actor, busy, field, page, see_other, Errors};
+use super::{actor, busy, field, page, see_other, Desk, Errors, Posted};
 use crate::accounts;
 use crate::auth::throttle as rules;
 use crate::models::{api_token, now, organisation, session, throttle, user};
@@ -10,9 +10,9 @@ use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::identity::{self, Identity};
 use crate::web::routes::{Access, Router, STAFF};
-use crate::web::{form, AppState};
+use crate::web::AppState;
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 pub fn routes(r: &mut Router) {
@@ -40,12 +40,8 @@ struct Notice {
     revoked: Option<String>,
 }
 
-async fn show(
-    state: web::Data<AppState>,
-    identity: Identity,
-    csrf: CsrfToken,
-    query: web::Query<Notice>,
-) -> Result<HttpResponse, AppError> {
+async fn show(desk: Desk, query: web::Query<Notice>) -> Result<HttpResponse, AppError> {
+    let Desk { state, identity, csrf, .. } = desk;
     let notice = if query.password_changed.is_some() {
         Some("Your password has been changed. You have been signed out everywhere else.")
     } else if query.revoked.is_some() {
@@ -104,14 +100,8 @@ async fn account_page(
     Ok(page(identity, csrf, status, "officer/account.html", ctx))
 }
 
-async fn change_password(
-    request: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-    identity: Identity,
-    csrf: CsrfToken,
-) -> Result<HttpResponse, AppError> {
-    let form = form::read(&request, &state, payload).await?;
+async fn change_password(posted: Posted) -> Result<HttpResponse, AppError> {
+    let Posted { desk: Desk { request, state, identity, csrf }, form } = posted;
     let current = field(&form, "current-password").to_string();
     let new_password = field(&form, "new-password").to_string();
     let mut errors = Errors::default();
@@ -187,14 +177,8 @@ async fn change_password(
 }
 
 /// Makes a token and shows it, this once: only its digest is kept.
-async fn create_token(
-    request: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-    identity: Identity,
-    csrf: CsrfToken,
-) -> Result<HttpResponse, AppError> {
-    let form = form::read(&request, &state, payload).await?;
+async fn create_token(posted: Posted) -> Result<HttpResponse, AppError> {
+    let Posted { desk: Desk { request, state, identity, csrf }, form } = posted;
     let typed = field(&form, "label").to_string();
     let label = match accounts::check_label(&typed) {
         Ok(label) => label,
@@ -221,12 +205,8 @@ async fn create_token(
     Ok(page(&identity, &csrf, StatusCode::OK, "officer/token_created.html", ctx))
 }
 
-async fn confirm_revoke(
-    state: web::Data<AppState>,
-    identity: Identity,
-    csrf: CsrfToken,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
+async fn confirm_revoke(desk: Desk, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let Desk { state, identity, csrf, .. } = desk;
     let (owner, token_id) = (identity.user_id, id.into_inner());
     let token = state
         .db(move |conn| Ok(api_token::find_active_for_user(conn, owner, token_id)?))
@@ -238,14 +218,8 @@ async fn confirm_revoke(
     Ok(page(&identity, &csrf, StatusCode::OK, "officer/token_revoke.html", ctx))
 }
 
-async fn revoke(
-    request: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-    identity: Identity,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    form::read(&request, &state, payload).await?;
+async fn revoke(posted: Posted, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let Posted { desk: Desk { request, state, identity, .. }, form: _ } = posted;
     let who = actor(&request, &state, &identity);
     let (owner_id, token_id) = (identity.user_id, id.into_inner());
     let revoked = state

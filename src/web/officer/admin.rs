@@ -3,7 +3,7 @@
 //! changes a record), and site settings (the shortest consultation that raises no warning, pre-election
 //! periods). Every change is audited; what a change ends (sessions, tokens) is `accounts`' to decide.
 
-use super::{actor, busy, field, page, see_other, Errors};
+use super::{actor, busy, field, page, see_other, Desk, Errors, Posted};
 use crate::accounts::{self, Belongs};
 use crate::auth::{account, Role};
 use crate::domain::validation::Form;
@@ -13,9 +13,9 @@ use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::identity::Identity;
 use crate::web::routes::{Access, Router, ADMINS};
-use crate::web::{form, AppState};
+use crate::web::AppState;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -121,12 +121,8 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
     })
 }
 
-async fn users(
-    state: web::Data<AppState>,
-    identity: Identity,
-    csrf: CsrfToken,
-    query: web::Query<Done>,
-) -> Result<HttpResponse, AppError> {
+async fn users(desk: Desk, query: web::Query<Done>) -> Result<HttpResponse, AppError> {
+    let Desk { state, identity, csrf, .. } = desk;
     let rows = state.db(|conn| Ok(user::list(conn)?)).await?;
     let rows: Vec<UserRow> = rows
         .into_iter()
@@ -150,7 +146,8 @@ async fn users(
 
 const NEW_USER_FIELDS: &[&str] = &["name", "email", "role", "organisation", "password"];
 
-async fn new_user(state: web::Data<AppState>, identity: Identity, csrf: CsrfToken) -> Result<HttpResponse, AppError> {
+async fn new_user(desk: Desk) -> Result<HttpResponse, AppError> {
+    let Desk { state, identity, csrf, .. } = desk;
     let blank = Form::new();
     new_user_page(&state, &identity, &csrf, StatusCode::OK, &blank, &Errors::default()).await
 }
@@ -175,14 +172,8 @@ async fn new_user_page(
     Ok(page(identity, csrf, status, "officer/admin/user_new.html", ctx))
 }
 
-async fn add_user(
-    request: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-    identity: Identity,
-    csrf: CsrfToken,
-) -> Result<HttpResponse, AppError> {
-    let form = form::read(&request, &state, payload).await?;
+async fn add_user(posted: Posted) -> Result<HttpResponse, AppError> {
+    let Posted { desk: Desk { request, state, identity, csrf }, form } = posted;
     let all = state.db(|conn| Ok(organisation::all(conn)?)).await?;
     let mut errors = Errors::default();
     let organisation = chosen_organisation(&all, field(&form, "organisation"), &mut errors);
@@ -270,27 +261,15 @@ async fn edit_page(
     Ok(page(identity, csrf, status, "officer/admin/user_edit.html", ctx))
 }
 
-async fn edit_user(
-    state: web::Data<AppState>,
-    identity: Identity,
-    csrf: CsrfToken,
-    id: web::Path<i64>,
-    query: web::Query<Done>,
-) -> Result<HttpResponse, AppError> {
+async fn edit_user(desk: Desk, id: web::Path<i64>, query: web::Query<Done>) -> Result<HttpResponse, AppError> {
+    let Desk { state, identity, csrf, .. } = desk;
     let done = query.done.as_deref();
     edit_page(&state, &identity, &csrf, *id, None, &Errors::default(), done).await
 }
 
-async fn update_user(
-    request: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-    identity: Identity,
-    csrf: CsrfToken,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
+async fn update_user(posted: Posted, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let Posted { desk: Desk { request, state, identity, csrf }, form } = posted;
     let id = id.into_inner();
-    let form = form::read(&request, &state, payload).await?;
     let all = state.db(|conn| Ok(organisation::all(conn)?)).await?;
     let mut errors = Errors::default();
     let organisation = chosen_organisation(&all, field(&form, "organisation"), &mut errors);
@@ -333,16 +312,9 @@ fn ordered(errors: Errors, fields: &[&str]) -> Errors {
     sorted
 }
 
-async fn set_password(
-    request: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-    identity: Identity,
-    csrf: CsrfToken,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
+async fn set_password(posted: Posted, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let Posted { desk: Desk { request, state, identity, csrf }, form } = posted;
     let id = id.into_inner();
-    let form = form::read(&request, &state, payload).await?;
     let found = state.db(move |conn| Ok(user::find(conn, id)?)).await?.ok_or(AppError::NotFound)?;
     let new_password = field(&form, "new-password").to_string();
     let mut problems = accounts::Problems::new();
@@ -364,16 +336,9 @@ async fn set_password(
 }
 
 /// Disables or enables an account, as the path's last part says.
-async fn switch(
-    request: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-    identity: Identity,
-    csrf: CsrfToken,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
+async fn switch(posted: Posted, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let Posted { desk: Desk { request, state, identity, csrf }, form: _ } = posted;
     let (id, disabled) = (id.into_inner(), request.path().ends_with("/disable"));
-    form::read(&request, &state, payload).await?;
     if disabled && id == identity.user_id {
         let mut errors = Errors::default();
         errors.add("disable", "You cannot disable your own account: ask another admin to");
@@ -392,12 +357,8 @@ async fn switch(
 // Organisations
 // ------------------------------------------------------------------------------------------------------------
 
-async fn organisations(
-    state: web::Data<AppState>,
-    identity: Identity,
-    csrf: CsrfToken,
-    query: web::Query<Done>,
-) -> Result<HttpResponse, AppError> {
+async fn organisations(desk: Desk, query: web::Query<Done>) -> Result<HttpResponse, AppError> {
+    let Desk { state, identity, csrf, .. } = desk;
     organisations_page(&state, &identity, &csrf, StatusCode::OK, "", &Errors::default(), query.done.as_deref()).await
 }
 
@@ -423,14 +384,8 @@ async fn organisations_page(
     Ok(page(identity, csrf, status, "officer/admin/organisations.html", ctx))
 }
 
-async fn add_organisation(
-    request: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-    identity: Identity,
-    csrf: CsrfToken,
-) -> Result<HttpResponse, AppError> {
-    let form = form::read(&request, &state, payload).await?;
+async fn add_organisation(posted: Posted) -> Result<HttpResponse, AppError> {
+    let Posted { desk: Desk { request, state, identity, csrf }, form } = posted;
     let typed = field(&form, "organisation-name").to_string();
     let invalid = StatusCode::UNPROCESSABLE_ENTITY;
     let name = match account::organisation_name(&typed) {
@@ -503,12 +458,8 @@ struct AuditQuery {
     before: Option<i64>,
 }
 
-async fn audit_log(
-    state: web::Data<AppState>,
-    identity: Identity,
-    csrf: CsrfToken,
-    query: web::Query<AuditQuery>,
-) -> Result<HttpResponse, AppError> {
+async fn audit_log(desk: Desk, query: web::Query<AuditQuery>) -> Result<HttpResponse, AppError> {
+    let Desk { state, identity, csrf, .. } = desk;
     let q = query.into_inner();
     let mut errors = Errors::default();
     let mut filter = audit::Filter::default();
@@ -628,12 +579,8 @@ fn start_of_day(state: &AppState, day: NaiveDate) -> NaiveDateTime {
 
 const SETTINGS_FIELDS: &[&str] = &["minimum-weeks", "period-name", "starts-day", "ends-day"];
 
-async fn settings(
-    state: web::Data<AppState>,
-    identity: Identity,
-    csrf: CsrfToken,
-    query: web::Query<Done>,
-) -> Result<HttpResponse, AppError> {
+async fn settings(desk: Desk, query: web::Query<Done>) -> Result<HttpResponse, AppError> {
+    let Desk { state, identity, csrf, .. } = desk;
     let blank = Form::new();
     settings_page(&state, &identity, &csrf, StatusCode::OK, &blank, &Errors::default(), query.done.as_deref()).await
 }
@@ -675,14 +622,8 @@ async fn settings_page(
     Ok(page(identity, csrf, status, "officer/admin/settings.html", ctx))
 }
 
-async fn save_settings(
-    request: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-    identity: Identity,
-    csrf: CsrfToken,
-) -> Result<HttpResponse, AppError> {
-    let form = form::read(&request, &state, payload).await?;
+async fn save_settings(posted: Posted) -> Result<HttpResponse, AppError> {
+    let Posted { desk: Desk { request, state, identity, csrf }, form } = posted;
     let weeks = field(&form, "minimum-weeks").trim().parse::<i64>().ok().filter(|w| (1..=52).contains(w));
     let Some(weeks) = weeks else {
         let mut errors = Errors::default();
@@ -714,14 +655,8 @@ async fn save_settings(
     Ok(see_other("/officer/admin/settings?done=settings"))
 }
 
-async fn add_period(
-    request: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-    identity: Identity,
-    csrf: CsrfToken,
-) -> Result<HttpResponse, AppError> {
-    let form = form::read(&request, &state, payload).await?;
+async fn add_period(posted: Posted) -> Result<HttpResponse, AppError> {
+    let Posted { desk: Desk { request, state, identity, csrf }, form } = posted;
     let mut errors = Errors::default();
     let name = field(&form, "period-name").trim().to_string();
     if name.is_empty() {
@@ -778,14 +713,8 @@ fn period_entry<'a>(action: &'a str, p: &election_period::ElectionPeriod) -> Ent
     }
 }
 
-async fn delete_period(
-    request: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-    identity: Identity,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    form::read(&request, &state, payload).await?;
+async fn delete_period(posted: Posted, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let Posted { desk: Desk { request, state, identity, .. }, form: _ } = posted;
     let who = actor(&request, &state, &identity);
     let id = id.into_inner();
     let deleted = state

@@ -8,6 +8,7 @@ mod admin;
 mod session;
 
 use crate::auth::Role;
+use crate::domain::validation::Form;
 use crate::models::{audit::Actor, consultation, now};
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
@@ -15,8 +16,10 @@ use crate::web::identity::Identity;
 use crate::web::render::page_with_status;
 use crate::web::routes::{Access, Router, STAFF};
 use crate::web::AppState;
+use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -25,6 +28,56 @@ pub fn routes(r: &mut Router) {
     session::routes(r);
     account::routes(r);
     admin::routes(r);
+}
+
+/// What an officer page's handler works with: the request, the application, who is signed in, and the CSRF
+/// token for the page's forms. For routes whose access rule demands a signed-in account.
+pub struct Desk {
+    pub request: HttpRequest,
+    pub state: web::Data<AppState>,
+    pub identity: Identity,
+    pub csrf: CsrfToken,
+}
+
+impl FromRequest for Desk {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Desk, AppError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let desk = (|| {
+            let state = request
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no application state")))?;
+            let identity = Identity::from_request(request, payload).into_inner()?;
+            let csrf = CsrfToken::from_request(request, payload).into_inner()?;
+            Ok(Desk { request: request.clone(), state, identity, csrf })
+        })();
+        std::future::ready(desk)
+    }
+}
+
+/// A form sent from an officer page, read whole with its CSRF token checked (`web::form`), with the desk it
+/// was sent from.
+pub struct Posted {
+    pub desk: Desk,
+    pub form: Form,
+}
+
+impl FromRequest for Posted {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Posted, AppError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let desk = Desk::from_request(request, payload).into_inner();
+        let body = web::Payload::from_request(request, payload);
+        Box::pin(async move {
+            let desk = desk?;
+            let body = body.await.map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+            let form = crate::web::form::read(&desk.request, &desk.state, body).await?;
+            Ok(Posted { desk, form })
+        })
+    }
 }
 
 /// Renders an officer page: the layout's header shows who is signed in and a sign-out button carrying the

@@ -5,13 +5,13 @@
 //! known accounts are audited in the same transaction that counts them; those on unknown accounts are not (no
 //! account to relate them to, and a flood of them must not fill the log).
 
-use super::{busy, field, page_for_visitor, see_other, Errors};
+use super::{busy, field, page_for_visitor, see_other, Desk, Errors, Posted};
 use crate::auth::{secret, throttle as rules};
 use crate::models::audit::{self, Actor, Entry};
 use crate::models::{now, session, throttle, user};
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
-use crate::web::identity::{self, Identity};
+use crate::web::identity;
 use crate::web::routes::{Access, Router, STAFF};
 use crate::web::{form, AppState};
 use actix_web::cookie::{time, Cookie, SameSite};
@@ -237,13 +237,8 @@ fn entry(action: &str, user_id: i64, organisation_id: Option<i64>) -> Entry<'_> 
     }
 }
 
-async fn sign_out(
-    request: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-    identity: Identity,
-) -> Result<HttpResponse, AppError> {
-    form::read(&request, &state, payload).await?;
+async fn sign_out(posted: Posted) -> Result<HttpResponse, AppError> {
+    let Posted { desk: Desk { request, state, identity, .. }, form: _ } = posted;
     let who = super::actor(&request, &state, &identity);
     if let Some(id_hash) = identity.session().map(str::to_string) {
         let (user_id, organisation_id) = (identity.user_id, identity.organisation_id);
