@@ -10,13 +10,20 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub site: SiteSettings,
+    pub auth: AuthSettings,
     pub log: LogSettings,
+    /// The environment layer loaded: `development`, `test`, `production`, …
+    #[serde(skip)]
+    pub environment: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServerSettings {
     pub bind: String,
     pub workers: usize,
+    /// Proxies whose `X-Forwarded-For` is believed (see `web::client_address`): addresses or CIDR ranges.
+    #[serde(deserialize_with = "networks")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -40,6 +47,39 @@ pub struct SiteSettings {
     /// Retired (templates and static files are built in now); read only to tell whoever still sets it.
     #[serde(default)]
     assets_dir: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// A session unused for this long ends.
+    pub session_idle_minutes: i64,
+    /// A session ends this long after sign-in, however busy.
+    pub session_absolute_hours: i64,
+    /// Password checks waiting for a core beyond this are refused with 503 (see `auth::password::Hasher`).
+    pub password_queue: usize,
+}
+
+impl AuthSettings {
+    pub fn idle(&self) -> chrono::Duration {
+        chrono::Duration::minutes(self.session_idle_minutes)
+    }
+
+    pub fn absolute(&self) -> chrono::Duration {
+        chrono::Duration::hours(self.session_absolute_hours)
+    }
+}
+
+/// Reads a list of addresses or CIDR ranges; a bare address is a range of one.
+fn networks<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|s| {
+            let s = s.trim();
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| serde::de::Error::custom(format!("'{s}' is not an IP address or CIDR range")))
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -83,7 +123,8 @@ impl Settings {
         if let Some(bind) = &overrides.bind {
             builder = builder.set_override("server.bind", bind.clone())?;
         }
-        let settings: Settings = builder.build()?.try_deserialize().context("invalid settings")?;
+        let mut settings: Settings = builder.build()?.try_deserialize().context("invalid settings")?;
+        settings.environment = environment;
         settings.validate()?;
         Ok(settings)
     }
@@ -97,6 +138,9 @@ impl Settings {
             bail!("site.journey_days must be at least 1");
         }
         self.timezone()?;
+        if self.auth.session_idle_minutes < 1 || self.auth.session_absolute_hours < 1 {
+            bail!("auth.session_idle_minutes and auth.session_absolute_hours must be at least 1");
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("log.format must be \"text\" or \"json\"");
         }
@@ -117,6 +161,11 @@ impl Settings {
     /// (`HYS__SITE__THEME_DIR=`) can turn off a theme a configuration file sets.
     pub fn theme_dir(&self) -> Option<&Path> {
         self.site.theme_dir.as_deref().filter(|d| !d.trim().is_empty()).map(Path::new)
+    }
+
+    /// Production refuses what only suits a demonstration, such as demo accounts with printed passwords.
+    pub fn is_production(&self) -> bool {
+        self.environment == "production"
     }
 
     pub fn timezone(&self) -> anyhow::Result<chrono_tz::Tz> {

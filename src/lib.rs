@@ -1,6 +1,8 @@
 //! Have Your Say: an open-source public consultation platform. See README.md for a map of the code.
 
+pub mod accounts;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use haveyoursay::config::{Overrides, Settings};
-use haveyoursay::{db, demo, startup::Application};
+use haveyoursay::{cli, db, demo, startup::Application};
 use std::path::PathBuf;
 
 /// Have Your Say: a public consultation platform.
@@ -27,14 +27,62 @@ enum Command {
         /// The address to listen on, like 127.0.0.1:8080 (overrides BIND_ADDRESS).
         #[arg(long)]
         bind: Option<String>,
-        /// Load the demo consultations if they are absent.
+        /// Load the demo consultations if they are absent, and give the demo accounts new passwords (printed;
+        /// not in production).
         #[arg(long)]
         demo: bool,
     },
     /// Run pending migrations and exit.
     Migrate,
-    /// Load the demo consultations (the fire and rescue IRMP and a closed one) if they are absent.
+    /// Load the demo consultations (the fire and rescue IRMP and a closed one) if they are absent, and give
+    /// the demo accounts new passwords (not in production).
     Demo,
+    /// Officer accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// API tokens for officer accounts.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add an account. The password is asked for twice on the terminal, or read as one line from standard input
+    /// with --password-stdin. Prints nothing but errors.
+    Add {
+        /// The email address the account signs in with.
+        #[arg(long)]
+        email: String,
+        /// The person's full name.
+        #[arg(long)]
+        name: String,
+        /// What the account may do.
+        #[arg(long, value_parser = ["admin", "officer", "analyst", "cabinet"])]
+        role: String,
+        /// The organisation's name, made if it does not exist; required for every role but admin.
+        #[arg(long)]
+        organisation: Option<String>,
+        /// Read the password as one line from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make an API token for an account and print it: the only time it is shown.
+    Add {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+        /// What the token is for, as shown on the account page.
+        #[arg(long)]
+        label: Option<String>,
+    },
 }
 
 fn main() {
@@ -42,6 +90,16 @@ fn main() {
         eprintln!("haveyoursay: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// Makes the demo accounts with fresh passwords and says how to sign in; in production, says that it made none.
+fn demo_accounts(pool: &db::Pool, settings: &Settings) -> anyhow::Result<String> {
+    if settings.is_production() {
+        return Ok("demo accounts are not made in production: add accounts with `haveyoursay user add`".into());
+    }
+    let made = cli::demo_accounts(pool)?;
+    let url = format!("http://{}/officer/sign-in", settings.server.bind);
+    Ok(cli::describe_demo_accounts(&made, &url))
 }
 
 fn run() -> anyhow::Result<()> {
@@ -54,7 +112,12 @@ fn run() -> anyhow::Result<()> {
         &cli.config_dir,
         &Overrides { bind, database_url: cli.database_url.clone(), ..Overrides::default() },
     )?;
-    haveyoursay::telemetry::init(&settings.log);
+    // The account commands print nothing but errors, so only warnings are logged meanwhile.
+    let mut log = settings.log.clone();
+    if matches!(cli.command, Command::User { .. } | Command::Token { .. }) {
+        log.level = "warn".into();
+    }
+    haveyoursay::telemetry::init(&log);
     match cli.command {
         Command::Migrate => {
             db::connect(&settings.database.url, 2)?;
@@ -64,12 +127,23 @@ fn run() -> anyhow::Result<()> {
             let pool = db::connect(&settings.database.url, 2)?;
             let loaded = demo::load(&pool, settings.timezone()?)?;
             println!("{}", demo::describe(&loaded));
+            println!("{}", demo_accounts(&pool, &settings)?);
+        }
+        Command::User { command: UserCommand::Add { email, name, role, organisation, password_stdin } } => {
+            let pool = db::connect(&settings.database.url, 2)?;
+            let password = if password_stdin { cli::PasswordFrom::Stdin } else { cli::PasswordFrom::Terminal };
+            cli::user_add(&pool, &cli::UserAdd { email, name, role, organisation, password })?;
+        }
+        Command::Token { command: TokenCommand::Add { email, label } } => {
+            let pool = db::connect(&settings.database.url, 2)?;
+            println!("{}", cli::token_add(&pool, &email, label.as_deref())?);
         }
         Command::Serve { demo: with_demo, .. } => {
             if with_demo {
                 let pool = db::connect(&settings.database.url, 2)?;
                 let loaded = demo::load(&pool, settings.timezone()?)?;
                 tracing::info!("{}", demo::describe(&loaded));
+                println!("{}", demo_accounts(&pool, &settings)?);
             }
             let runtime = actix_web::rt::System::new();
             runtime.block_on(async {

@@ -15,6 +15,7 @@ pub struct Application {
     port: u16,
     server: Server,
     pool: Pool,
+    settings: Arc<Settings>,
 }
 
 impl Application {
@@ -47,6 +48,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .wrap(actix_web::middleware::from_fn(web::csrf::middleware))
+                .wrap(actix_web::middleware::from_fn(web::identity::middleware))
                 .wrap(web::security::headers(https, &script))
                 .wrap(tracing_logger())
                 .configure(web::routes::configure)
@@ -57,7 +59,7 @@ impl Application {
             server = server.workers(settings.server.workers);
         }
         tracing::info!(port, database = db::redacted(&settings.database.url), "serving");
-        Ok(Application { port, server: server.run(), pool })
+        Ok(Application { port, server: server.run(), pool, settings })
     }
 
     pub fn port(&self) -> u16 {
@@ -68,34 +70,43 @@ impl Application {
         self.pool.clone()
     }
 
-    /// Serves until stopped, sweeping expired journeys meanwhile.
+    /// Serves until stopped, sweeping expired journeys, sessions and sign-in counts meanwhile.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let sweeper = tokio::spawn(sweep_expired_journeys(self.pool.clone()));
+        let sweeper = tokio::spawn(sweep_expired(self.pool.clone(), self.settings.auth.idle()));
         let result = self.server.await;
         sweeper.abort();
         result
     }
 }
 
-/// How often answers in progress past their expiry are deleted. Safe with several instances: deleting twice is
+/// How often answers in progress past their expiry, ended sessions and spent sign-in counts are deleted.
+/// Sessions are checked on every request, so this only tidies. Safe with several instances: deleting twice is
 /// harmless.
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
-async fn sweep_expired_journeys(pool: Pool) {
+async fn sweep_expired(pool: Pool, idle: chrono::Duration) {
+    use crate::models::{journey, now, session, throttle};
     let mut every = tokio::time::interval(SWEEP_EVERY);
     loop {
         every.tick().await;
         let pool = pool.clone();
-        let swept = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+        let swept = tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize, usize)> {
             let mut conn = pool.get()?;
-            Ok(crate::models::journey::delete_expired(&mut conn, crate::models::now())?)
+            let at = now();
+            Ok((
+                journey::delete_expired(&mut conn, at)?,
+                session::delete_ended(&mut conn, at, idle)?,
+                throttle::delete_stale(&mut conn, at)?,
+            ))
         })
         .await;
         match swept {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::info!(journeys = n, "expired journeys deleted"),
-            Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "sweeping expired journeys failed"),
-            Err(e) => tracing::warn!(error = %e, "the journey sweeper stopped"),
+            Ok(Ok((0, 0, 0))) => {}
+            Ok(Ok((journeys, sessions, counts))) => {
+                tracing::info!(journeys, sessions, counts, "expired journeys, sessions and sign-in counts deleted")
+            }
+            Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "sweeping expired rows failed"),
+            Err(e) => tracing::warn!(error = %e, "the sweeper stopped"),
         }
     }
 }

@@ -1,7 +1,13 @@
-//! Who is asking, and what they may see: roles, the results visibility policy and CSRF tokens. Residents are
-//! anonymous; officers sign in.
+//! Who is asking, and what they may see: roles, the results visibility policy, CSRF tokens, passwords, session
+//! and token secrets, session timeouts, the sign-in throttle's rules and what makes a valid account. Residents
+//! are anonymous; officers sign in. No I/O here but password hashing.
 
+pub mod account;
 pub mod csrf;
+pub mod password;
+pub mod secret;
+pub mod session;
+pub mod throttle;
 
 /// The roles officer accounts hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

@@ -110,3 +110,8 @@ pub fn search(conn: &mut DbConnection, filter: &Filter, before: Option<i64>, lim
     }
     query.order(audit_log::id.desc()).limit(limit).load(conn)
 }
+
+/// Every action the log holds, for the admins' filter.
+pub fn actions(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    audit_log::table.select(audit_log::action).distinct().order(audit_log::action).load(conn)
+}

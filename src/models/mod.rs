@@ -1,13 +1,18 @@
 //! Rows and the queries beside them: one file per group of tables. Functions here take a connection and
 //! return `QueryResult`; transactions are the caller's.
 
+pub mod api_token;
 pub mod audit;
 pub mod consultation;
+pub mod election_period;
 pub mod journey;
 pub mod organisation;
 pub mod response;
+pub mod session;
 pub mod setting;
+pub mod throttle;
 pub mod totals;
+pub mod user;
 pub mod version;
 
 /// The current time as stored: UTC without a zone, set from Rust so both backends agree to the microsecond.

@@ -28,21 +28,13 @@ pub fn set<T: Serialize>(conn: &mut DbConnection, key: &str, value: &T) -> Query
     Ok(())
 }
 
-/// The shortest consultation, in weeks, that raises no warning (admins change it).
+/// The shortest consultation, in weeks, that raises no warning when an officer sets its times.
 pub const MINIMUM_WEEKS: &str = "minimum_consultation_weeks";
-/// Without a setting: the 12 weeks of the former Code of Practice on Consultation, which many councils keep.
 pub const DEFAULT_MINIMUM_WEEKS: i64 = 12;
 
+/// The shortest consultation length that raises no warning, as the admin set it (12 weeks until then).
 pub fn minimum_weeks(conn: &mut DbConnection) -> QueryResult<i64> {
-    Ok(get(conn, MINIMUM_WEEKS)?.unwrap_or(DEFAULT_MINIMUM_WEEKS))
-}
-
-/// The pre-election periods admins have entered: name, start and end.
-pub fn election_periods(
-    conn: &mut DbConnection,
-) -> QueryResult<Vec<(String, chrono::NaiveDateTime, chrono::NaiveDateTime)>> {
-    use crate::db::schema::election_periods as periods;
-    periods::table.select((periods::name, periods::starts_at, periods::ends_at)).order(periods::starts_at).load(conn)
+    Ok(get::<i64>(conn, MINIMUM_WEEKS)?.unwrap_or(DEFAULT_MINIMUM_WEEKS))
 }
 
 /// The secret every instance makes CSRF tokens with: made once, at the first start, by whichever instance gets

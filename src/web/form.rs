@@ -28,7 +28,12 @@ pub async fn read_upload(
     payload: actix_web::web::Payload,
     limit: usize,
 ) -> Result<Upload, AppError> {
+    use actix_web::HttpMessage;
     use futures_util::StreamExt;
+    // Anything but a multipart form cannot carry the token: refused as a form without one is.
+    if request.content_type() != "multipart/form-data" {
+        csrf::verify(request, state, None)?;
+    }
     let mut multipart = actix_multipart::Multipart::new(request.headers(), payload.into_inner());
     let unreadable = || AppError::BadRequest("The form could not be read. Go back and try again.".into());
     let mut upload = Upload { fields: Form::new(), file: Vec::new() };

@@ -1,6 +1,7 @@
-//! The HTTP layer: handlers grouped by audience (public pages, the JSON API), thin by design: they extract,
-//! call the domain and the models, and render or redirect.
+//! The HTTP layer: handlers grouped by audience (public pages, the officers' workspace, the JSON API), thin by
+//! design: they extract, call the domain and the models, and render or redirect.
 
+pub mod address;
 pub mod api;
 pub mod assets;
 pub mod csrf;
@@ -15,6 +16,9 @@ pub mod routes;
 pub mod security;
 mod static_files;
 
+pub use address::client_address;
+
+use crate::auth::password::Hasher;
 use crate::auth::Viewer;
 use crate::config::Settings;
 use crate::db::{DbConnection, Pool};
@@ -36,6 +40,8 @@ pub struct AppState {
     /// What CSRF tokens are made with; the same in every instance (see `models::setting::secret`).
     pub secret: Vec<u8>,
     pub static_files: assets::StaticFiles,
+    /// Hashes and checks passwords, a few at a time (see `auth::password`).
+    pub hasher: Hasher,
     versions: RwLock<HashMap<i64, Arc<Loaded>>>,
     recent: RwLock<HashMap<String, (Instant, Consultation)>>,
 }
@@ -55,6 +61,7 @@ impl AppState {
         Ok(AppState {
             pool,
             submitter,
+            hasher: Hasher::new(settings.auth.password_queue),
             timezone: settings.timezone()?,
             settings,
             secret,

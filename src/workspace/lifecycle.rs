@@ -44,7 +44,7 @@ pub fn publish(conn: &mut DbConnection, actor: &Actor, c: &Consultation) -> Resu
 /// The warnings (never refusals) for a consultation running from `opens` to `closes`.
 pub fn warnings(conn: &mut DbConnection, opens: NaiveDateTime, closes: NaiveDateTime) -> Result<Vec<Warning>> {
     let weeks = setting::minimum_weeks(conn)?;
-    let periods = setting::election_periods(conn)?;
+    let periods = crate::models::election_period::for_warnings(conn)?;
     Ok(phase::warnings(opens, closes, weeks, &periods))
 }
 

@@ -11,9 +11,7 @@
 // A short second pass checks a few pages with JavaScript ON.
 //
 // Exit 0 when every page has no violation and every step worked, else 1.
-import fs from 'node:fs';
 import {
-  AXE_PATH,
   MAX_JOURNEY_PAGES,
   confirmationReference,
   die,
@@ -21,24 +19,24 @@ import {
   launch,
   navigateBy,
   parseBaseUrl,
+  printViolations,
   relPath,
+  runAxe,
+  screenshot,
+  setScripts,
   startWatchdog,
 } from './lib.mjs';
 import { describeGroups, errorSummary, fillInvalid, fillValid, unansweredGroups } from './form.mjs';
 
 const PROG = 'a11y';
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
 const TOTAL_TIMEOUT_MS = Number(process.env.HYS_BROWSER_TIMEOUT_S || 120) * 1000;
 // Optional: a directory to save a full-page screenshot of every checked page/state.
 const SHOTS_DIR = process.env.HYS_BROWSER_SCREENSHOTS || '';
-if (SHOTS_DIR) fs.mkdirSync(SHOTS_DIR, { recursive: true });
 
 const args = process.argv.slice(2);
 if (args.length !== 3) die(PROG, 'usage: node tests/browser/a11y.mjs <BASE_URL> <SLUG_OPEN> <SLUG_CLOSED>');
 const BASE = parseBaseUrl(PROG, args[0]);
 const [SLUG_OPEN, SLUG_CLOSED] = args.slice(1).map((s) => encodeURIComponent(s));
-
-const AXE_SOURCE = fs.readFileSync(AXE_PATH, 'utf8');
 
 /** @type {{label: string, url: string, violations: any[]}[]} */
 const checked = [];
@@ -53,44 +51,12 @@ function fail(label, message) {
 
 // ---------------------------------------------------------------- axe
 
-async function setScripts(cdp, enabled) {
-  if (cdp) await cdp.send('Emulation.setScriptExecutionDisabled', { value: !enabled });
-}
-
 /** Run axe on the current page; `cdp` is set for a no-JS page. */
 async function axeCheck(page, cdp, label) {
-  await setScripts(cdp, true);
-  let violations;
-  try {
-    if (!(await page.evaluate(() => typeof window.axe === 'object' && window.axe !== null))) {
-      await page.evaluate(AXE_SOURCE);
-    }
-    violations = await page.evaluate(
-      async (tags) => {
-        const r = await window.axe.run(document, {
-          runOnly: { type: 'tag', values: tags },
-          resultTypes: ['violations'],
-        });
-        return r.violations.map((v) => ({
-          id: v.id,
-          impact: v.impact,
-          help: v.help,
-          helpUrl: v.helpUrl,
-          count: v.nodes.length,
-          nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target.join(' '), html: n.html })),
-        }));
-      },
-      AXE_TAGS,
-    );
-  } finally {
-    await setScripts(cdp, false);
-  }
+  const violations = await runAxe(page, cdp);
   const url = relPath(BASE, page) + new URL(page.url()).search;
   checked.push({ label, url, violations });
-  if (SHOTS_DIR) {
-    const name = `${String(checked.length).padStart(2, '0')}-${label.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.png`;
-    await page.screenshot({ path: `${SHOTS_DIR}/${name}`, fullPage: true }).catch(() => {});
-  }
+  await screenshot(SHOTS_DIR, checked.length, label, page);
   const n = violations.reduce((a, v) => a + v.count, 0);
   console.log(`${violations.length ? 'FAIL' : 'ok  '} ${label} ${url}${violations.length ? ` (${violations.length} rules, ${n} nodes)` : ''}`);
 }
@@ -327,21 +293,7 @@ async function jsPass(page, slug) {
 // ---------------------------------------------------------------- main
 
 function report(blocked) {
-  const bad = checked.filter((c) => c.violations.length);
-  if (bad.length) {
-    console.log('\nViolations:');
-    for (const c of bad) {
-      console.log(`\n[${c.label}] ${c.url}`);
-      for (const v of c.violations) {
-        console.log(`  ${v.id} (${v.impact}): ${v.help} [${v.count} node${v.count === 1 ? '' : 's'}] ${v.helpUrl}`);
-        for (const n of v.nodes) {
-          const html = n.html.replace(/\s+/g, ' ');
-          console.log(`    - ${n.target}  ${html.length > 160 ? html.slice(0, 157) + '...' : html}`);
-        }
-        if (v.count > v.nodes.length) console.log(`    ... and ${v.count - v.nodes.length} more`);
-      }
-    }
-  }
+  printViolations(checked);
   if (blocked.size) notes.push(`blocked ${blocked.size} non-loopback request(s), e.g. ${[...blocked][0]}`);
   if (notes.length) {
     console.log('\nNotes:');

@@ -178,3 +178,71 @@ export function extractReference(panelText) {
 }
 
 export const AXE_PATH = path.join(HERE, 'node_modules', 'axe-core', 'axe.min.js');
+export const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
+let axeSource = null;
+
+/** Save a full-page screenshot of the `n`th checked page in `dir` (nothing when `dir` is empty). */
+export async function screenshot(dir, n, label, page) {
+  if (!dir) return;
+  fs.mkdirSync(dir, { recursive: true });
+  const name = `${String(n).padStart(2, '0')}-${label.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.png`;
+  await page.screenshot({ path: `${dir}/${name}`, fullPage: true }).catch(() => {});
+}
+
+/** Switch the page's scripts on or off through the DevTools protocol (`cdp` null: leave them). */
+export async function setScripts(cdp, enabled) {
+  if (cdp) await cdp.send('Emulation.setScriptExecutionDisabled', { value: !enabled });
+}
+
+/**
+ * Run axe-core with the WCAG 2.2 A and AA rules on the current page and return its violations, each with up
+ * to three of its nodes. For a page loaded with scripts off (`cdp` set), scripts are on only while axe runs.
+ */
+export async function runAxe(page, cdp) {
+  axeSource ??= fs.readFileSync(AXE_PATH, 'utf8');
+  await setScripts(cdp, true);
+  try {
+    if (!(await page.evaluate(() => typeof window.axe === 'object' && window.axe !== null))) {
+      await page.evaluate(axeSource);
+    }
+    return await page.evaluate(
+      async (tags) => {
+        const r = await window.axe.run(document, {
+          runOnly: { type: 'tag', values: tags },
+          resultTypes: ['violations'],
+        });
+        return r.violations.map((v) => ({
+          id: v.id,
+          impact: v.impact,
+          help: v.help,
+          helpUrl: v.helpUrl,
+          count: v.nodes.length,
+          nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target.join(' '), html: n.html })),
+        }));
+      },
+      AXE_TAGS,
+    );
+  } finally {
+    await setScripts(cdp, false);
+  }
+}
+
+/** Print the violations of every checked page ({label, url, violations}); returns how many there were. */
+export function printViolations(checked) {
+  const bad = checked.filter((c) => c.violations.length);
+  if (bad.length) {
+    console.log('\nViolations:');
+    for (const c of bad) {
+      console.log(`\n[${c.label}] ${c.url}`);
+      for (const v of c.violations) {
+        console.log(`  ${v.id} (${v.impact}): ${v.help} [${v.count} node${v.count === 1 ? '' : 's'}] ${v.helpUrl}`);
+        for (const n of v.nodes) {
+          const html = n.html.replace(/\s+/g, ' ');
+          console.log(`    - ${n.target}  ${html.length > 160 ? html.slice(0, 157) + '...' : html}`);
+        }
+        if (v.count > v.nodes.length) console.log(`    ... and ${v.count - v.nodes.length} more`);
+      }
+    }
+  }
+  return checked.reduce((a, c) => a + c.violations.length, 0);
+}

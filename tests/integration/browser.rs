@@ -1,7 +1,8 @@
 //! Accessibility and keyboard-only use in a real browser: Debian's Chromium driven by playwright-core, with
-//! axe-core checking every resident page and state against the WCAG 2.2 A and AA rules (tests/browser/).
+//! axe-core checking every resident page and state, and every page and state of the officers' workspace,
+//! against the WCAG 2.2 A and AA rules (tests/browser/).
 
-use crate::helpers::{spawn_app, CLOSED, IRMP};
+use crate::helpers::{spawn_app, CLOSED, IRMP, NORTHSHIRE_FIRE};
 use std::process::Stdio;
 
 /// Installs Chromium and the npm packages when missing (tests/browser/install.sh), then runs one script.
@@ -37,4 +38,14 @@ async fn the_journey_can_be_completed_with_the_keyboard_alone() {
     assert!(ok, "the keyboard journey failed:\n{report}");
     assert!(report.contains("keyboard: journey completed, reference HYS-"), "{report}");
     assert_eq!(app.stored_responses(IRMP).await, before + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_officer_page_and_state_passes_axe_wcag_22_aa() {
+    let app = spawn_app().await;
+    let password = app.add_user("admin@example.org", "admin", None).await;
+    app.add_user("jo@example.org", "officer", Some(NORTHSHIRE_FIRE)).await;
+    let (ok, report) = run_script("officer-a11y.mjs", &[&app.address, "admin@example.org", &password]).await;
+    assert!(ok, "axe found violations or a step failed:\n{report}");
+    assert!(report.contains(", 0 violations"), "{report}");
 }

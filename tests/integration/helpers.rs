@@ -4,10 +4,12 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
+use haveyoursay::accounts::{self, Belongs};
 use haveyoursay::config::{Overrides, Settings};
 use haveyoursay::db::{DbConnection, Pool};
 use haveyoursay::domain::questionnaire::Content;
 use haveyoursay::domain::questionnaire::Questionnaire;
+use haveyoursay::models::audit::Actor;
 use haveyoursay::models::{self, consultation, organisation, version};
 use haveyoursay::startup::Application;
 use std::path::Path;
@@ -39,6 +41,11 @@ impl Drop for TestApp {
 
 /// Starts the app over a fresh database with the demo consultations loaded.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// As `spawn_app`, with settings changed first (trusted proxies, timeouts).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let (database_url, postgres) = match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) => {
@@ -52,7 +59,8 @@ pub async fn spawn_app() -> TestApp {
         bind: Some("127.0.0.1:0".into()),
         database_url: Some(database_url.clone()),
     };
-    let settings = Settings::load(Path::new("config"), &overrides).expect("test settings load");
+    let mut settings = Settings::load(Path::new("config"), &overrides).expect("test settings load");
+    configure(&mut settings);
     haveyoursay::telemetry::init(&settings.log);
     let zone = settings.timezone().unwrap();
     let app = tokio::task::spawn_blocking(move || {
@@ -82,10 +90,16 @@ fn fresh_postgres_database(admin_url: &str) -> (String, String) {
 pub struct Page {
     pub status: u16,
     pub location: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
     pub body: String,
 }
 
 impl Page {
+    /// A header's value, if sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
     /// The value of the hidden CSRF field of the page's form.
     pub fn csrf(&self) -> String {
         let marker = "name=\"_csrf\" value=\"";
@@ -105,21 +119,11 @@ impl TestApp {
 
     /// POSTs a form given as name/value pairs (names may repeat).
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let body: String =
-            fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&");
-        self.post_raw_form(path, body.into_bytes()).await
+        self.post_raw_form(path, form_body(fields)).await
     }
 
     pub async fn post_raw_form(&self, path: &str, body: Vec<u8>) -> Page {
-        let response = self
-            .client
-            .post(self.url(path))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .expect("POST answers");
-        page(response).await
+        post_raw(&self.client, &self.url(path), body).await
     }
 
     /// POSTs a response to the API with an Idempotency-Key.
@@ -216,10 +220,137 @@ impl TestApp {
     }
 }
 
-async fn page(r: reqwest::Response) -> Page {
+/// The demo's organisation, whose officers may see the IRMP consultation.
+pub const NORTHSHIRE_FIRE: &str = "Northshire Fire and Rescue Service";
+
+/// A browser of its own: its own cookies, following no redirects.
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
+    base: String,
+}
+
+impl Browser {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        page(self.client.get(self.url(path)).send().await.expect("GET answers")).await
+    }
+
+    /// POSTs a form given as name/value pairs.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        post_raw(&self.client, &self.url(path), form_body(fields)).await
+    }
+
+    /// GETs `form_page`, then POSTs `fields` to `action` with the page's CSRF token.
+    pub async fn submit(&self, form_page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = self.get(form_page).await.csrf();
+        let mut all = vec![("_csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form(action, &all).await
+    }
+
+    /// The value of a cookie the browser holds, by name.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let header = self.jar.cookies(&self.base.parse().unwrap())?;
+        header.to_str().ok()?.split("; ").find_map(|c| c.strip_prefix(&format!("{name}=")).map(str::to_string))
+    }
+
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.jar.add_cookie_str(&format!("{name}={value}; Path=/"), &self.base.parse().unwrap());
+    }
+}
+
+impl TestApp {
+    /// A browser with no cookies yet.
+    pub fn browser(&self) -> Browser {
+        self.browser_from(None)
+    }
+
+    /// A browser whose every request says it was forwarded for `address` (the app must trust 127.0.0.1 as a
+    /// proxy for that to count).
+    pub fn browser_from(&self, address: Option<&str>) -> Browser {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(address) = address {
+            headers.insert("x-forwarded-for", address.parse().unwrap());
+        }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_provider(jar.clone())
+            .default_headers(headers)
+            .build()
+            .unwrap();
+        Browser { client, jar, base: self.address.clone() }
+    }
+
+    /// Makes an account (with `organisation` made if absent) and returns its password.
+    pub async fn add_user(&self, email: &str, role: &str, organisation: Option<&str>) -> String {
+        let password = format!("pw-{}", haveyoursay::domain::reference::new_token());
+        let belongs = organisation.map_or(Belongs::Nowhere, |o| Belongs::Named(o.to_string()));
+        let name = format!("Test {role} {email}");
+        let new = accounts::check_new(email, &name, role, belongs, &password, None).expect("valid account details");
+        let hash = haveyoursay::auth::password::hash_now(&password);
+        self.db(move |conn| accounts::create(conn, &Actor::command_line(), &new, &hash).unwrap().expect("made")).await;
+        password
+    }
+
+    /// The id of the account with this email.
+    pub async fn user_id(&self, email: &str) -> i64 {
+        let email = email.to_string();
+        self.db(move |conn| models::user::find_by_email(conn, &email).unwrap().expect("the account exists").id).await
+    }
+
+    /// A browser signed in with these credentials.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Browser {
+        let browser = self.browser();
+        let done =
+            browser.submit("/officer/sign-in", "/officer/sign-in", &[("email", email), ("password", password)]).await;
+        assert_eq!(done.status, 303, "signing in as {email}: {}", done.body);
+        browser
+    }
+
+    /// Makes an account and signs it in.
+    pub async fn signed_in(&self, email: &str, role: &str, organisation: Option<&str>) -> Browser {
+        let password = self.add_user(email, role, organisation).await;
+        self.sign_in(email, &password).await
+    }
+
+    /// A new API token for the account with this email.
+    pub async fn token_for(&self, email: &str) -> String {
+        let email = email.to_string();
+        self.db(move |conn| {
+            let owner = models::user::find_by_email(conn, &email).unwrap().expect("the account exists");
+            accounts::create_token(conn, &Actor::command_line(), &owner, "test").unwrap()
+        })
+        .await
+    }
+}
+
+fn form_body(fields: &[(&str, &str)]) -> Vec<u8> {
+    fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&").into_bytes()
+}
+
+async fn post_raw(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Page {
+    let response = client
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("POST answers");
+    page(response).await
+}
+
+/// Reads a response whole.
+pub async fn page(r: reqwest::Response) -> Page {
     let status = r.status().as_u16();
     let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
-    Page { status, location, body: r.text().await.unwrap_or_default() }
+    let headers = r.headers().clone();
+    Page { status, location, headers, body: r.text().await.unwrap_or_default() }
 }
 
 fn encode(s: &str) -> String {

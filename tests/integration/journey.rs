@@ -160,9 +160,7 @@ fn browser() -> reqwest::Client {
 }
 
 async fn read(r: reqwest::Response) -> Page {
-    let status = r.status().as_u16();
-    let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
-    Page { status, location, body: r.text().await.unwrap() }
+    crate::helpers::page(r).await
 }
 
 /// Asserts a 303 See Other to a path on this site and returns the path.

@@ -10,7 +10,7 @@
 //! database taken away or the writer saturated mid-test, which this suite has no switch for. They are the only
 //! documented statuses left out of the coverage check.
 
-use crate::helpers::{spawn_app, TestApp, CLOSED, IRMP};
+use crate::helpers::{spawn_app, TestApp, CLOSED, IRMP, NORTHSHIRE_FIRE};
 use haveyoursay::domain::answers::canonical_json;
 use haveyoursay::domain::questionnaire::Questionnaire;
 use rand::SeedableRng;
@@ -28,6 +28,7 @@ const EXERCISED: &[(&str, &str)] = &[
     ("/api/openapi.json", "get"),
     ("/api/v1/consultations", "get"),
     ("/api/v1/consultations/{slug}", "get"),
+    ("/api/v1/consultations/{slug}/definition", "get"),
     ("/api/v1/consultations/{slug}/responses", "post"),
     ("/api/v1/consultations/{slug}/results", "get"),
     ("/api/v1/consultations/{slug}/results/stream", "get"),
@@ -751,6 +752,31 @@ async fn every_documented_operation_answers_as_documented() {
     for (slug, status) in [(IRMP, 200), (CLOSED, 200), ("officers-only", 403), ("no-such-consultation", 404)] {
         c.stream(slug, status, &app).await;
     }
+
+    // The officers' API, with tokens: the definition, draft or published.
+    let definition = ("/api/v1/consultations/{slug}/definition", "get");
+    app.add_user("analyst@example.org", "analyst", Some(NORTHSHIRE_FIRE)).await;
+    app.add_user("cabinet@example.org", "cabinet", Some(NORTHSHIRE_FIRE)).await;
+    let analyst = app.token_for("analyst@example.org").await;
+    let cabinet = app.token_for("cabinet@example.org").await;
+    app.add_user("admin@example.org", "admin", None).await;
+    let admin = app.token_for("admin@example.org").await;
+    let with_token = |slug: &str, token: Option<&str>| {
+        let mut request = app.client.get(app.url(&format!("/api/v1/consultations/{slug}/definition")));
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        request.send()
+    };
+    // The closed one is the county council's: an admin's token sees it.
+    for (slug, token) in [(IRMP, &analyst), (CLOSED, &admin)] {
+        c.exchange(definition, 200, with_token(slug, Some(token)).await.unwrap()).await;
+    }
+    c.exchange(definition, 401, with_token(IRMP, None).await.unwrap()).await;
+    c.exchange(definition, 401, with_token(IRMP, Some("hys_not-a-token")).await.unwrap()).await;
+    c.exchange(definition, 403, with_token(IRMP, Some(&cabinet)).await.unwrap()).await;
+    c.exchange(definition, 404, with_token("officers-only", Some(&analyst)).await.unwrap()).await;
+    c.exchange(definition, 404, with_token("no-such-consultation", Some(&analyst)).await.unwrap()).await;
 
     // Every documented status of every operation was produced, but those that cannot be (see the module comment).
     let mut documented = BTreeSet::new();

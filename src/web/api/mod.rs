@@ -2,11 +2,12 @@
 //! `application/problem+json`.
 
 mod consultations;
+mod definitions;
 mod responses;
 mod results;
 mod workspace;
 
-use crate::web::routes::{Access, Router, BUILDERS};
+use crate::web::routes::{Access, Router, BUILDERS, READERS};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, ResponseError};
 use serde::Serialize;
@@ -15,6 +16,7 @@ pub fn routes(r: &mut Router) {
     r.get("/api/openapi.json", Access::Public, web::get().to(openapi))
         .get("/api/v1/consultations", Access::Public, web::get().to(consultations::list))
         .get("/api/v1/consultations/{slug}", Access::Public, web::get().to(consultations::show))
+        .get("/api/v1/consultations/{slug}/definition", Access::Api(READERS), web::get().to(definitions::show))
         .post("/api/v1/consultations/{slug}/responses", Access::Public, web::post().to(responses::create))
         .get("/api/v1/consultations/{slug}/results", Access::Public, web::get().to(results::show))
         .get("/api/v1/consultations/{slug}/results/stream", Access::Public, web::get().to(results::stream))
@@ -123,6 +125,9 @@ impl ResponseError for Problem {
         let mut response = HttpResponse::build(self.status_code());
         if let Some(s) = self.retry_after {
             response.insert_header(("Retry-After", s.to_string()));
+        }
+        if self.status == 401 {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
         }
         response.content_type("application/problem+json").body(serde_json::to_string(self).expect("problems serialise"))
     }

@@ -135,7 +135,7 @@ async fn render_new(
             .map(|o| serde_json::json!({"value": o.id.to_string(), "label": o.name}))
             .collect::<Vec<_>>(),
     );
-    Ok(page(status, "officer/consultation/new.html", ctx, who, csrf))
+    Ok(page(who, csrf, status, "officer/consultation/new.html", ctx))
 }
 
 async fn create(
@@ -219,7 +219,7 @@ async fn render_import(
             .map(|o| serde_json::json!({"value": o.id.to_string(), "label": o.name}))
             .collect::<Vec<_>>(),
     );
-    Ok(page(status, "officer/consultation/import.html", ctx, who, csrf))
+    Ok(page(who, csrf, status, "officer/consultation/import.html", ctx))
 }
 
 /// Imports a definition from the file chosen (or, failing that, pasted into the form).
@@ -362,7 +362,7 @@ async fn overview(
     ctx.insert("can_delete", &c.live_version_id.is_none());
     ctx.insert("can_discard", &(c.live_version_id.is_some() && w.latest.is_draft()));
     ctx.insert("can_enter_paper", &(c.phase(now()) == crate::domain::phase::Phase::Open));
-    Ok(page(StatusCode::OK, "officer/consultation/overview.html", ctx, &who, &csrf))
+    Ok(page(&who, &csrf, StatusCode::OK, "officer/consultation/overview.html", ctx))
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -399,7 +399,7 @@ fn render_details(
     ctx.insert("errors", &fields.summary());
     ctx.insert("revision", &fields.value("revision"));
     ctx.insert("preview_html", &preview);
-    page(status, "officer/consultation/details.html", ctx, who, csrf)
+    page(who, csrf, status, "officer/consultation/details.html", ctx)
 }
 
 async fn details_save(
@@ -480,7 +480,7 @@ fn render_schedule(w: &Working, who: &Identity, csrf: &CsrfToken, fields: &Field
             .collect::<Vec<_>>(),
     );
     ctx.insert("published", &w.consultation.live_version_id.is_some());
-    page(status, "officer/consultation/schedule.html", ctx, who, csrf)
+    page(who, csrf, status, "officer/consultation/schedule.html", ctx)
 }
 
 async fn schedule_save(
@@ -569,7 +569,7 @@ async fn render_publish(
         "errors",
         &problems.iter().map(|p| serde_json::json!({"target": "publish", "message": p})).collect::<Vec<_>>(),
     );
-    Ok(page(status, "officer/consultation/publish.html", ctx, who, csrf))
+    Ok(page(who, csrf, status, "officer/consultation/publish.html", ctx))
 }
 
 async fn publish(
@@ -711,7 +711,7 @@ fn render_lifecycle(
     ctx.insert("closes", &fields.date_time_view("closes"));
     ctx.insert("closes_error", &fields.field("closes_day").error);
     ctx.insert("errors", &fields.summary());
-    page(status, "officer/consultation/lifecycle.html", ctx, who, csrf)
+    page(who, csrf, status, "officer/consultation/lifecycle.html", ctx)
 }
 
 async fn lifecycle(
@@ -723,8 +723,8 @@ async fn lifecycle(
     body: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let (slug, name) = path.into_inner();
-    let action = Lifecycle::parse(&name).ok_or(AppError::NotFound)?;
     let mut fields = Fields::from(form::read(&request, &state, body).await?);
+    let action = Lifecycle::parse(&name).ok_or(AppError::NotFound)?;
     let w = working(&state, &who, &slug).await?;
     let closes = match action {
         Lifecycle::Extend => match fields.local_time("closes", "The new closing date", state.timezone) {
@@ -789,7 +789,7 @@ fn render_duplicate(
     ctx.insert("consultation", &heading(w));
     ctx.insert("form", &fields.view(&["title", "slug"]));
     ctx.insert("errors", &fields.summary());
-    page(status, "officer/consultation/duplicate.html", ctx, who, csrf)
+    page(who, csrf, status, "officer/consultation/duplicate.html", ctx)
 }
 
 async fn duplicate(

@@ -89,7 +89,7 @@ fn render(
             .collect::<Vec<_>>(),
     );
     ctx.insert("open", &(w.consultation.phase(now()) == Phase::Open));
-    page(status, "officer/consultation/paper.html", ctx, who, csrf)
+    page(who, csrf, status, "officer/consultation/paper.html", ctx)
 }
 
 fn channel_label(c: Channel) -> &'static str {

@@ -56,7 +56,7 @@ async fn index(
             .collect::<Vec<_>>(),
     );
     ctx.insert("is_draft", &w.latest.is_draft());
-    Ok(page(StatusCode::OK, "officer/consultation/preview.html", ctx, &who, &csrf))
+    Ok(page(&who, &csrf, StatusCode::OK, "officer/consultation/preview.html", ctx))
 }
 
 /// A page with no answers given yet (the start of a preview, or a jump to a page from the list).
@@ -165,7 +165,7 @@ async fn answer(
             ctx.insert("preview", &true);
             ctx.insert("action", &url(&slug, "check"));
             ctx.insert("hidden", &vec![(PROGRESS, serde_json::to_string(&progress).expect("progress serialises"))]);
-            Ok(page(StatusCode::OK, "public/check.html", ctx, &who, &csrf))
+            Ok(page(&who, &csrf, StatusCode::OK, "public/check.html", ctx))
         }
     }
 }
@@ -174,5 +174,5 @@ async fn answer(
 fn end(w: &super::consultations::Working, who: &Identity, csrf: &CsrfToken) -> HttpResponse {
     let mut ctx = tera::Context::new();
     ctx.insert("consultation", &super::consultations::heading(w));
-    page(StatusCode::OK, "officer/consultation/preview_end.html", ctx, who, csrf)
+    page(who, csrf, StatusCode::OK, "officer/consultation/preview_end.html", ctx)
 }

@@ -99,7 +99,7 @@ fn render_section(
     ctx.insert("errors", &fields.summary());
     ctx.insert("revision", &fields.value("revision"));
     ctx.insert("editing", &editing);
-    page(status, "officer/consultation/section.html", ctx, who, csrf)
+    page(who, csrf, status, "officer/consultation/section.html", ctx)
 }
 
 async fn new_section(
@@ -263,7 +263,7 @@ fn render_delete(
     ctx.insert("action", action);
     ctx.insert("also", &also);
     ctx.insert("revision", &w.revision);
-    page(StatusCode::OK, "officer/consultation/delete_part.html", ctx, who, csrf)
+    page(who, csrf, StatusCode::OK, "officer/consultation/delete_part.html", ctx)
 }
 
 async fn confirm_delete_section(
@@ -381,7 +381,7 @@ fn render_question(
             .map(|s| serde_json::json!({"value": s.key, "label": s.title.as_str()}))
             .collect::<Vec<_>>(),
     );
-    page(status, "officer/consultation/question.html", ctx, who, csrf)
+    page(who, csrf, status, "officer/consultation/question.html", ctx)
 }
 
 async fn new_question(
@@ -418,7 +418,7 @@ async fn new_question(
                     .collect::<Vec<_>>(),
             );
             ctx.insert("form", &fields.view(&["kind"]));
-            Ok(page(StatusCode::OK, "officer/consultation/question_kind.html", ctx, &who, &csrf))
+            Ok(page(&who, &csrf, StatusCode::OK, "officer/consultation/question_kind.html", ctx))
         }
         Some(None) => {
             let mut ctx = tera::Context::new();
@@ -434,7 +434,7 @@ async fn new_question(
                     .collect::<Vec<_>>(),
             );
             ctx.insert("form", &fields.view(&["kind"]));
-            Ok(page(StatusCode::UNPROCESSABLE_ENTITY, "officer/consultation/question_kind.html", ctx, &who, &csrf))
+            Ok(page(&who, &csrf, StatusCode::UNPROCESSABLE_ENTITY, "officer/consultation/question_kind.html", ctx))
         }
         Some(Some(kind)) => {
             question_form::to_fields(&question_form::starting(kind), &mut fields);

@@ -51,7 +51,7 @@ async fn list(
     );
     ctx.insert("revision", &w.revision);
     ctx.insert("can_add", &q.questions().any(|qq| qq.kind.routes()));
-    Ok(page(StatusCode::OK, "officer/consultation/routing.html", ctx, &who, &csrf))
+    Ok(page(&who, &csrf, StatusCode::OK, "officer/consultation/routing.html", ctx))
 }
 
 #[derive(Deserialize)]
@@ -93,7 +93,7 @@ fn render_rule(w: &Working, who: &Identity, csrf: &CsrfToken, fields: &Fields, s
         "action_choices",
         &serde_json::json!([{"value": "show", "label": "Show it (and only then)"}, {"value": "skip", "label": "Skip it"}]),
     );
-    page(status, "officer/consultation/rule.html", ctx, who, csrf)
+    page(who, csrf, status, "officer/consultation/rule.html", ctx)
 }
 
 /// What a rule on `source` may lead to: the questions after it, and the sections after its own.
@@ -207,12 +207,13 @@ async fn add_rule(
 async fn delete_rule(
     state: web::Data<AppState>,
     who: Identity,
-    path: web::Path<(String, usize)>,
+    path: web::Path<(String, String)>,
     request: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let (slug, index) = path.into_inner();
     let fields = Fields::from(form::read(&request, &state, body).await?);
+    let index: usize = index.parse().map_err(|_| AppError::NotFound)?;
     let w = working(&state, &who, &slug).await?;
     let actor = actor(&who, &request);
     let c = w.consultation.clone();

@@ -1,0 +1,286 @@
+//! Changes to accounts — adding one, editing, disabling and enabling, setting a password, API tokens — each
+//! with its rules, its audit record and the sessions and tokens it ends, in one place for the admin pages, the
+//! account page and the command line. Each change is one write transaction that holds its audit record;
+//! passwords are hashed before it begins (hashing is slow and never runs inside a transaction).
+//!
+//! What ends access, on the next request: disabling an account ends its sessions and revokes its tokens;
+//! changing its role or organisation, or its password, ends its sessions (tokens stay: they are revoked one by
+//! one, or all at once by disabling).
+
+use crate::auth::{account, password, Role};
+use crate::db::{self, DbConnection};
+use crate::models::audit::{self, Actor, Entry};
+use crate::models::{api_token, now, organisation, session, user, user::User};
+use diesel::result::QueryResult;
+use diesel::Connection;
+use serde_json::json;
+
+/// What is wrong with a form or a command's input: (field, message) pairs, in the order of the fields.
+pub type Problems = Vec<(&'static str, String)>;
+
+/// Where a new account belongs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Belongs {
+    Nowhere,
+    /// An organisation that exists (the admin pages choose from a list).
+    Organisation(i64),
+    /// An organisation by name, made if absent (the command line).
+    Named(String),
+}
+
+/// A new account's details, checked.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub belongs: Belongs,
+}
+
+/// Checks a new account's details and its first password (`confirm`, when the form asks for it twice).
+pub fn check_new(
+    email: &str,
+    name: &str,
+    role: &str,
+    belongs: Belongs,
+    new_password: &str,
+    confirm: Option<&str>,
+) -> Result<NewAccount, Problems> {
+    let mut problems = Problems::new();
+    let email = account::email(email).map_err(|m| problems.push(("email", m.into()))).ok();
+    let name = account::name(name).map_err(|m| problems.push(("name", m.into()))).ok();
+    let role = Role::parse(role.trim());
+    match role {
+        None => problems.push(("role", "Select a role".into())),
+        Some(r) if account::needs_organisation(r) && belongs == Belongs::Nowhere => {
+            problems.push(("organisation", account::ORGANISATION_NEEDED.into()))
+        }
+        _ => {}
+    }
+    check_password(new_password, confirm, email.as_deref().unwrap_or(""), name.as_deref().unwrap_or(""), &mut problems);
+    match (email, name, role) {
+        (Some(email), Some(name), Some(role)) if problems.is_empty() => Ok(NewAccount { email, name, role, belongs }),
+        _ => Err(problems),
+    }
+}
+
+/// Checks a new password against the policy and its confirmation.
+pub fn check_password(new_password: &str, confirm: Option<&str>, email: &str, name: &str, problems: &mut Problems) {
+    if let Err(weakness) = password::check(new_password, email, name) {
+        problems.push(("password", weakness.message()));
+    } else if confirm.is_some_and(|c| c != new_password) {
+        problems.push(("confirm", "Passwords must match".into()));
+    }
+}
+
+/// Why an account could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotMade {
+    #[error("an account with the email address {0} already exists")]
+    EmailTaken(String),
+    #[error("there is no such organisation")]
+    NoOrganisation,
+}
+
+/// Makes the account with its (already hashed) password.
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    new: &NewAccount,
+    password_hash: &str,
+) -> QueryResult<Result<User, NotMade>> {
+    db::write(conn, |conn| {
+        let organisation = match &new.belongs {
+            Belongs::Nowhere => None,
+            Belongs::Organisation(id) => match organisation::find(conn, *id)? {
+                Some(o) => Some(o),
+                None => return Ok(Err(NotMade::NoOrganisation)),
+            },
+            Belongs::Named(name) => Some(organisation::find_or_create(conn, name)?),
+        };
+        let organisation_id = organisation.as_ref().map(|o| o.id);
+        // In a savepoint, so that on PostgreSQL a taken email leaves the transaction usable.
+        let made = conn.transaction(|conn| {
+            user::insert(
+                conn,
+                &user::NewUser {
+                    email: &new.email,
+                    name: &new.name,
+                    role: new.role,
+                    organisation_id,
+                    password_hash: Some(password_hash),
+                },
+            )
+        });
+        let made = match made {
+            Err(e) if db::is_unique_violation(&e) => return Ok(Err(NotMade::EmailTaken(new.email.clone()))),
+            other => other?,
+        };
+        audit::record(
+            conn,
+            actor,
+            Entry {
+                action: "user.create",
+                object_type: "user",
+                object_id: made.id.to_string(),
+                organisation_id,
+                consultation_id: None,
+                detail: json!({
+                    "email": made.email,
+                    "name": made.name,
+                    "role": made.role,
+                    "organisation": organisation.map(|o| o.name),
+                }),
+            },
+        )?;
+        Ok(Ok(made))
+    })
+}
+
+/// Checks an admin's changes to an account's name, role and organisation (`None`: no organisation).
+pub fn check_details(name: &str, role: &str, organisation_id: Option<i64>) -> Result<user::Details, Problems> {
+    let mut problems = Problems::new();
+    let name = account::name(name).map_err(|m| problems.push(("name", m.into()))).ok();
+    let role = Role::parse(role.trim());
+    match role {
+        None => problems.push(("role", "Select a role".into())),
+        Some(r) if account::needs_organisation(r) && organisation_id.is_none() => {
+            problems.push(("organisation", account::ORGANISATION_NEEDED.into()))
+        }
+        _ => {}
+    }
+    match (name, role) {
+        (Some(name), Some(role)) if problems.is_empty() => Ok(user::Details { name, role, organisation_id }),
+        _ => Err(problems),
+    }
+}
+
+fn user_entry<'a>(action: &'a str, user: &User, detail: serde_json::Value) -> Entry<'a> {
+    Entry {
+        action,
+        object_type: "user",
+        object_id: user.id.to_string(),
+        organisation_id: user.organisation_id,
+        consultation_id: None,
+        detail,
+    }
+}
+
+/// Changes an account's details; a new role or organisation ends its sessions. False when there is no such
+/// account.
+pub fn update(conn: &mut DbConnection, actor: &Actor, id: i64, details: &user::Details) -> QueryResult<bool> {
+    db::write(conn, |conn| {
+        let Some(before) = user::find(conn, id)? else { return Ok(false) };
+        user::update_details(conn, id, details)?;
+        let access_changed = before.role() != details.role || before.organisation_id != details.organisation_id;
+        let ended = if access_changed { session::delete_for_user(conn, id)? } else { 0 };
+        let after = User { name: details.name.clone(), organisation_id: details.organisation_id, ..before.clone() };
+        audit::record(
+            conn,
+            actor,
+            user_entry(
+                "user.update",
+                &after,
+                json!({
+                    "before": {"name": before.name, "role": before.role, "organisation_id": before.organisation_id},
+                    "after": {"name": details.name, "role": details.role.as_str(), "organisation_id": details.organisation_id},
+                    "sessions_ended": ended,
+                }),
+            ),
+        )?;
+        Ok(true)
+    })
+}
+
+/// Disables an account (ending its sessions and revoking its tokens) or enables it again. False when there is
+/// no such account.
+pub fn set_disabled(conn: &mut DbConnection, actor: &Actor, id: i64, disabled: bool) -> QueryResult<bool> {
+    db::write(conn, |conn| {
+        let Some(found) = user::find(conn, id)? else { return Ok(false) };
+        user::set_disabled(conn, id, disabled)?;
+        let detail = if disabled {
+            let sessions = session::delete_for_user(conn, id)?;
+            let tokens = api_token::revoke_all_for_user(conn, id, now())?;
+            json!({"sessions_ended": sessions, "tokens_revoked": tokens})
+        } else {
+            json!({})
+        };
+        let action = if disabled { "user.disable" } else { "user.enable" };
+        audit::record(conn, actor, user_entry(action, &found, detail))?;
+        Ok(true)
+    })
+}
+
+/// Sets an account's password (already hashed) and ends all its sessions. `own`: the account holder changed
+/// it (recorded as such). False when there is no such account.
+pub fn set_password(conn: &mut DbConnection, actor: &Actor, id: i64, hash: &str, own: bool) -> QueryResult<bool> {
+    db::write(conn, |conn| {
+        let Some(found) = user::find(conn, id)? else { return Ok(false) };
+        user::set_password(conn, id, hash)?;
+        let ended = session::delete_for_user(conn, id)?;
+        let action = if own { "user.password_change" } else { "user.password_set" };
+        audit::record(conn, actor, user_entry(action, &found, json!({"sessions_ended": ended})))?;
+        Ok(true)
+    })
+}
+
+/// Checks a token's label.
+pub fn check_label(label: &str) -> Result<String, &'static str> {
+    let label = label.trim();
+    if label.is_empty() {
+        Err("Enter a label, so you can tell this token apart later")
+    } else if label.chars().count() > api_token::MAX_LABEL {
+        Err("Label must be 100 characters or fewer")
+    } else if label.chars().any(char::is_control) {
+        Err("Label must not contain control characters")
+    } else {
+        Ok(label.to_string())
+    }
+}
+
+/// Makes a new API token for `owner`; returns the token itself, which is shown once and never stored.
+pub fn create_token(conn: &mut DbConnection, actor: &Actor, owner: &User, label: &str) -> QueryResult<String> {
+    let token = crate::auth::secret::new_api_token();
+    db::write(conn, |conn| {
+        let made = api_token::create(conn, owner.id, label, &token)?;
+        audit::record(
+            conn,
+            actor,
+            Entry {
+                action: "api_token.create",
+                object_type: "api_token",
+                object_id: made.id.to_string(),
+                organisation_id: owner.organisation_id,
+                consultation_id: None,
+                detail: json!({"label": made.label, "prefix": made.prefix, "user_id": owner.id}),
+            },
+        )
+    })?;
+    Ok(token)
+}
+
+/// Revokes one of `owner`'s working tokens. False when `owner` has no such working token.
+pub fn revoke_token(conn: &mut DbConnection, actor: &Actor, owner: &User, token_id: i64) -> QueryResult<bool> {
+    db::write(conn, |conn| {
+        let Some(found) = api_token::find_active_for_user(conn, owner.id, token_id)? else { return Ok(false) };
+        api_token::revoke(conn, found.id, now())?;
+        audit::record(
+            conn,
+            actor,
+            Entry {
+                action: "api_token.revoke",
+                object_type: "api_token",
+                object_id: found.id.to_string(),
+                organisation_id: owner.organisation_id,
+                consultation_id: None,
+                detail: json!({"label": found.label, "prefix": found.prefix, "user_id": owner.id}),
+            },
+        )?;
+        Ok(true)
+    })
+}
+
+/// The actor for an account acting from `address`.
+pub fn actor(user: &User, address: Option<String>) -> Actor {
+    Actor { user_id: Some(user.id), name: user.email.clone(), address }
+}
