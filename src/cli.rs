@@ -1,6 +1,7 @@
-//! The account commands, `haveyoursay user add` and `haveyoursay token add`, and the demo's accounts: the work
-//! behind `main`'s argument parsing. They print nothing but errors (and the token, or the demo's passwords, the
-//! one time they are shown); every change is audited as the command line.
+//! The commands behind `main`'s argument parsing: the account commands, `haveyoursay user add` and
+//! `haveyoursay token add`, `haveyoursay import` and the demo's accounts. They print nothing but errors (and the
+//! token, the imported slug, or the demo's passwords, the one time they are shown); every change is audited as
+//! the command line.
 
 use crate::accounts::{self, Belongs};
 use crate::auth::{account, password};
@@ -84,6 +85,32 @@ pub fn token_add(pool: &Pool, email: &str, label: Option<&str>) -> anyhow::Resul
         bail!("the account {} is disabled: enable it first", owner.email);
     }
     Ok(accounts::create_token(&mut conn, &Actor::command_line(), &owner, &label)?)
+}
+
+/// Imports a definition file as a draft consultation of the organisation named (which may be left out when
+/// there is only one); returns its slug. Every problem with the file is named.
+pub fn import(pool: &Pool, file: &std::path::Path, organisation: Option<&str>) -> anyhow::Result<String> {
+    let json = std::fs::read(file).with_context(|| format!("could not read {}", file.display()))?;
+    let mut conn = pool.get()?;
+    let organisation_id = match organisation {
+        Some(name) => {
+            crate::models::organisation::find_by_name(&mut conn, name)?
+                .with_context(|| format!("there is no organisation called ‘{name}’"))?
+                .id
+        }
+        None => match crate::models::organisation::all(&mut conn)?.as_slice() {
+            [only] => only.id,
+            [] => bail!("there is no organisation yet: add one with `haveyoursay user add --organisation`"),
+            _ => bail!("there are several organisations: say which with --organisation"),
+        },
+    };
+    match crate::workspace::import(&mut conn, &Actor::command_line(), organisation_id, &json) {
+        Ok(c) => Ok(c.slug),
+        Err(crate::workspace::Error::Invalid(problems)) => {
+            bail!("{} was not imported:\n  {}", file.display(), problems.join("\n  "))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The demo's accounts: an officer of the demo consultation's organisation and a cabinet member.

@@ -47,6 +47,15 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Create a draft consultation from a definition file (the JSON a consultation is exported as); prints its
+    /// slug.
+    Import {
+        /// The definition file.
+        file: PathBuf,
+        /// The organisation running it (by name); needed when there is more than one.
+        #[arg(long)]
+        organisation: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -112,9 +121,10 @@ fn run() -> anyhow::Result<()> {
         &cli.config_dir,
         &Overrides { bind, database_url: cli.database_url.clone(), ..Overrides::default() },
     )?;
-    // The account commands print nothing but errors, so only warnings are logged meanwhile.
+    // The account and import commands print nothing but errors (and their one result), so only warnings are
+    // logged meanwhile.
     let mut log = settings.log.clone();
-    if matches!(cli.command, Command::User { .. } | Command::Token { .. }) {
+    if matches!(cli.command, Command::User { .. } | Command::Token { .. } | Command::Import { .. }) {
         log.level = "warn".into();
     }
     haveyoursay::telemetry::init(&log);
@@ -133,6 +143,10 @@ fn run() -> anyhow::Result<()> {
             let pool = db::connect(&settings.database.url, 2)?;
             let password = if password_stdin { cli::PasswordFrom::Stdin } else { cli::PasswordFrom::Terminal };
             cli::user_add(&pool, &cli::UserAdd { email, name, role, organisation, password })?;
+        }
+        Command::Import { file, organisation } => {
+            let pool = db::connect(&settings.database.url, 2)?;
+            println!("{}", cli::import(&pool, &file, organisation.as_deref())?);
         }
         Command::Token { command: TokenCommand::Add { email, label } } => {
             let pool = db::connect(&settings.database.url, 2)?;

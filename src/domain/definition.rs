@@ -69,8 +69,8 @@ pub fn parse(json: &[u8]) -> Result<Definition, Vec<String>> {
 }
 
 impl Definition {
-    /// Checks everything a definition must keep to be imported: its slug, times and results policy, and its
-    /// content as `Content::check` does.
+    /// Checks everything a definition must keep to be imported (as a draft): its slug, times and results
+    /// policy, and its content as `Content::check_draft` does — a draft exported unfinished imports unfinished.
     pub fn check(&self) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
         if let Err(p) = check_slug(&self.slug) {
@@ -84,7 +84,7 @@ impl Definition {
         if !["officers", "cabinet", "public"].contains(&self.results_visibility.as_str()) {
             problems.push("results_visibility: must be one of officers, cabinet, public".to_string());
         }
-        if let Err(more) = self.content.check() {
+        if let Err(more) = self.content.check_draft() {
             problems.extend(more);
         }
         if problems.is_empty() {

@@ -278,11 +278,22 @@ impl Questionnaire {
     /// Checks the rules a questionnaire must keep before it can be published; each problem in plain words,
     /// naming what it is about.
     pub fn check(&self) -> Result<(), Vec<String>> {
+        self.problems(Readiness::Publish)
+    }
+
+    /// Checks the rules even a draft keeps: everything `check` does but that it is complete (a draft may have
+    /// no sections yet, or a section with no questions yet).
+    pub fn check_draft(&self) -> Result<(), Vec<String>> {
+        self.problems(Readiness::Draft)
+    }
+
+    fn problems(&self, readiness: Readiness) -> Result<(), Vec<String>> {
+        let complete = readiness == Readiness::Publish;
         let mut problems = Vec::new();
         let mut section_keys = HashSet::new();
         let mut seen: HashMap<&str, &Question> = HashMap::new();
         let mut order: HashMap<&str, usize> = HashMap::new();
-        if self.sections.is_empty() {
+        if complete && self.sections.is_empty() {
             problems.push("A questionnaire needs at least one section".to_string());
         }
         if self.sections.len() > limits::SECTIONS {
@@ -312,7 +323,7 @@ impl Questionnaire {
             if let Some(d) = &section.description {
                 problems.extend(too_long(d, limits::DESCRIPTION, &format!("The description of {named}")));
             }
-            if section.questions.is_empty() {
+            if complete && section.questions.is_empty() {
                 problems.push(format!("Section ‘{}’ has no questions", section.title));
             }
             for q in &section.questions {
@@ -452,9 +463,25 @@ pub fn too_long(text: &Text, max: usize, what: &str) -> Option<String> {
     (longest > max).then(|| format!("{what} must be {max} characters or fewer (it has {longest})"))
 }
 
+/// How ready a questionnaire must be: a draft may be unfinished; a version to publish may not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    Draft,
+    Publish,
+}
+
 impl Content {
     /// Checks the words of a version as well as its questionnaire, before it is published.
     pub fn check(&self) -> Result<(), Vec<String>> {
+        self.problems(Readiness::Publish)
+    }
+
+    /// Checks what even a draft keeps (see `Questionnaire::check_draft`).
+    pub fn check_draft(&self) -> Result<(), Vec<String>> {
+        self.problems(Readiness::Draft)
+    }
+
+    fn problems(&self, readiness: Readiness) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
         if self.title.is_blank() {
             problems.push("The consultation needs a title".to_string());
@@ -465,7 +492,7 @@ impl Content {
         problems.extend(too_long(&self.title, limits::TITLE, "The title"));
         problems.extend(too_long(&self.summary, limits::SUMMARY, "The summary"));
         problems.extend(too_long(&self.body, limits::BODY, "The background"));
-        if let Err(more) = self.questionnaire.check() {
+        if let Err(more) = self.questionnaire.problems(readiness) {
             problems.extend(more);
         }
         if problems.is_empty() {

@@ -127,6 +127,20 @@ pub fn insert(conn: &mut DbConnection, new: &NewConsultation) -> QueryResult<i64
     diesel::insert_into(consultations::table).values(new).returning(consultations::id).get_result(conn)
 }
 
+/// `base`, or `base-2`, `base-3`… — the first slug no consultation has (for a slug made from a title).
+pub fn free_slug(conn: &mut DbConnection, base: &str) -> QueryResult<String> {
+    if !slug_taken(conn, base)? {
+        return Ok(base.to_string());
+    }
+    for n in 2.. {
+        let candidate = format!("{base}-{n}");
+        if !slug_taken(conn, &candidate)? {
+            return Ok(candidate);
+        }
+    }
+    unreachable!("some suffix is free")
+}
+
 /// Whether a slug is taken by any consultation.
 pub fn slug_taken(conn: &mut DbConnection, slug: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(consultations::table.filter(consultations::slug.eq(slug)))).get_result(conn)

@@ -5,6 +5,7 @@ mod accounts;
 mod api;
 mod bad_input;
 mod browser;
+mod builder;
 mod helpers;
 mod installed;
 mod journey;

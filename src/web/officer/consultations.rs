@@ -106,6 +106,19 @@ fn refused(fields: &mut Fields, field: &str, e: workspace::Error) -> Result<(), 
     }
 }
 
+/// The slug the officer gave (checked), or one made from the title that no consultation has yet.
+async fn chosen_slug(state: &AppState, fields: &mut Fields, title: &str) -> Result<String, AppError> {
+    let given = fields.value("slug");
+    if !given.is_empty() {
+        if let Err(p) = definition::check_slug(&given) {
+            fields.error("slug", p);
+        }
+        return Ok(given);
+    }
+    let base = slug_from(title);
+    state.db(move |conn| Ok(crate::models::consultation::free_slug(conn, &base)?)).await
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Making a consultation
 
@@ -150,13 +163,7 @@ async fn create(
     fields.at_most("title", limits::TITLE, "The title");
     let summary = fields.required("summary", "Enter a summary of what the consultation is about");
     fields.at_most("summary", limits::SUMMARY, "The summary");
-    let slug = match fields.value("slug") {
-        s if s.is_empty() => slug_from(&title),
-        s => s,
-    };
-    if let Err(p) = definition::check_slug(&slug) {
-        fields.error("slug", p);
-    }
+    let slug = chosen_slug(&state, &mut fields, &title).await?;
     let organisation_id = match (who.scope(), fields.value("organisation").parse::<i64>()) {
         (Some(own), _) => Some(own),
         (None, Ok(chosen)) => Some(chosen),
@@ -804,13 +811,7 @@ async fn duplicate(
     let w = working(&state, &who, &slug).await?;
     let title = fields.required("title", "Enter a title for the copy");
     fields.at_most("title", limits::TITLE, "The title");
-    let new_slug = match fields.value("slug") {
-        s if s.is_empty() => slug_from(&title),
-        s => s,
-    };
-    if let Err(p) = definition::check_slug(&new_slug) {
-        fields.error("slug", p);
-    }
+    let new_slug = chosen_slug(&state, &mut fields, &title).await?;
     if fields.has_errors() {
         return Ok(render_duplicate(&w, &who, &csrf, &fields, StatusCode::UNPROCESSABLE_ENTITY));
     }
