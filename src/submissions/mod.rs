@@ -143,7 +143,9 @@ fn writer(pool: Pool, jobs: Receiver<Job>, stripe: i32, zone: chrono_tz::Tz, ref
                 }
             }
             Err(e) => {
-                // Nothing in the batch was committed, so nothing was acknowledged: each client may retry.
+                // Nothing in the batch was acknowledged. Usually nothing was committed either, but a COMMIT that
+                // fails with the connection lost may have taken effect on PostgreSQL: the clients retry under the
+                // same keys, which find whatever was stored.
                 tracing::error!(
                     error = format!("{e:#}"),
                     responses = batch.len(),

@@ -33,7 +33,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
-type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+#[path = "../support/mod.rs"]
+mod support;
+use support::{Backend, Res};
 
 const SLUG: &str = "irmp-2027";
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -46,21 +48,6 @@ const MAX_PRINTED_ERRORS: usize = 5;
 
 // ---------------------------------------------------------------------------------------------
 // Options
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    fn name(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        }
-    }
-}
 
 #[derive(Debug)]
 struct Options {
@@ -89,10 +76,6 @@ usage: cargo bench --bench load -- [options]
   --preload-seconds S         time limit of the preload phase, at most 1800 (default 180)
   --smoke                     tiny run: 8 clients, 2 s, preload 2000 (explicit flags still win)";
 
-fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Res<T> {
-    value.parse().map_err(|_| format!("{flag} needs a whole number, got {value:?}\n{USAGE}").into())
-}
-
 fn parse_args() -> Res<Options> {
     let mut backend = Backend::Sqlite;
     let mut database_url: Option<String> = None;
@@ -102,36 +85,16 @@ fn parse_args() -> Res<Options> {
     let mut preload_seconds: u64 = 180;
     let mut smoke = false;
 
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        // Accept both `--flag value` and `--flag=value`.
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| -> Res<String> {
-            inline.clone().or_else(|| args.next()).ok_or_else(|| format!("{name} needs a value\n{USAGE}").into())
-        };
+    let mut flags = support::Flags::from_env(USAGE);
+    while let Some((flag, inline)) = flags.next_flag() {
         match flag.as_str() {
-            "--backend" => {
-                backend = match value("--backend")?.as_str() {
-                    "sqlite" => Backend::Sqlite,
-                    "postgres" | "postgresql" => Backend::Postgres,
-                    other => return Err(format!("unknown backend {other:?}\n{USAGE}").into()),
-                }
-            }
-            "--database-url" => database_url = Some(value("--database-url")?),
-            "--clients" => clients = Some(number(&flag, &value(&flag)?)?),
-            "--seconds" => seconds = Some(number(&flag, &value(&flag)?)?),
-            "--preload" => preload = Some(number(&flag, &value(&flag)?)?),
-            "--preload-seconds" => preload_seconds = number(&flag, &value(&flag)?)?,
+            "--backend" => backend = flags.backend(&flag, inline)?,
+            "--database-url" => database_url = Some(flags.value(&flag, inline)?),
+            "--clients" => clients = Some(flags.number(&flag, inline)?),
+            "--seconds" => seconds = Some(flags.number(&flag, inline)?),
+            "--preload" => preload = Some(flags.number(&flag, inline)?),
+            "--preload-seconds" => preload_seconds = flags.number(&flag, inline)?,
             "--smoke" => smoke = true,
-            // `cargo bench` passes `--bench` to harness = false benches.
-            "--bench" => {}
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
             other => eprintln!("load: ignoring unknown argument {other:?}"),
         }
     }
@@ -262,9 +225,7 @@ impl Server {
     }
 
     fn log_tail(&self, lines: usize) -> String {
-        let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
-        let all: Vec<&str> = log.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        support::tail(&self.log_path, lines)
     }
 
     fn exited(&mut self) -> Option<std::process::ExitStatus> {
@@ -291,20 +252,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if self.exited().is_some() {
-            return;
-        }
-        // Graceful SIGTERM first, SIGKILL after 10 s.
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).stderr(Stdio::null()).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if self.exited().is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        support::stop(&mut self.child);
     }
 }
 
@@ -669,28 +617,8 @@ async fn bench(opts: &Options, server: &mut Server) -> Res<Outcome> {
     Ok(Outcome { submit, preload: preload_result, stored, read_sequential, read_concurrent, failed })
 }
 
-fn machine() -> (String, String) {
-    let nproc = Command::new("nproc")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.to_string()))
-        .unwrap_or_else(|| "?".to_owned());
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    (nproc, model)
-}
-
 fn print_summary(opts: &Options, o: &Outcome) {
-    let (nproc, model) = machine();
+    let (nproc, model) = support::machine();
     let mode = if opts.smoke { " (smoke)" } else { "" };
     println!();
     println!("### Load benchmark{mode}: {}", opts.backend.name());

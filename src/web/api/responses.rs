@@ -96,7 +96,8 @@ pub async fn create(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "/problems/unavailable",
                 "Service unavailable",
-                "The response could not be stored; nothing was stored: retry with the same Idempotency-Key",
+                "The response may not have been stored: retry with the same Idempotency-Key, which is safe \
+                 (a response is never stored twice under one key)",
             )
             .retry_after(1))
         }
