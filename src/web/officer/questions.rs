@@ -370,7 +370,7 @@ fn render_question(
     );
     ctx.insert(
         "kinds",
-        &Kind::ALL.iter().map(|k| serde_json::json!({"value": k.as_str(), "label": k.describe()})).collect::<Vec<_>>(),
+        &Kind::ALL.iter().map(|k| serde_json::json!({"value": k.as_str(), "label": capitalised(k.describe())})).collect::<Vec<_>>(),
     );
     ctx.insert(
         "sections",
@@ -414,7 +414,7 @@ async fn new_question(
                 "kinds",
                 &Kind::ALL
                     .iter()
-                    .map(|k| serde_json::json!({"value": k.as_str(), "label": k.describe()}))
+                    .map(|k| serde_json::json!({"value": k.as_str(), "label": capitalised(k.describe())}))
                     .collect::<Vec<_>>(),
             );
             ctx.insert("form", &fields.view(&["kind"]));
@@ -430,7 +430,7 @@ async fn new_question(
                 "kinds",
                 &Kind::ALL
                     .iter()
-                    .map(|k| serde_json::json!({"value": k.as_str(), "label": k.describe()}))
+                    .map(|k| serde_json::json!({"value": k.as_str(), "label": capitalised(k.describe())}))
                     .collect::<Vec<_>>(),
             );
             ctx.insert("form", &fields.view(&["kind"]));
@@ -595,4 +595,10 @@ async fn delete_question(
     .await?
     .map_err(refusal_page)?;
     Ok(see_other(format!("{}#sections", overview(&slug))))
+}
+
+/// "Single choice (radios)" for a list of kinds, from the words used mid-sentence.
+fn capitalised(words: &str) -> String {
+    let mut chars = words.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
