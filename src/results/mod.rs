@@ -2,6 +2,8 @@
 //! Wilson intervals) and the report residents, cabinet and the API read. Pure: the totals are stored and
 //! recounted by `models`.
 
+pub mod crosstab;
+pub mod figures;
 pub mod report;
 pub mod stats;
 pub mod suppression;

@@ -370,7 +370,10 @@ fn render_question(
     );
     ctx.insert(
         "kinds",
-        &Kind::ALL.iter().map(|k| serde_json::json!({"value": k.as_str(), "label": capitalised(k.describe())})).collect::<Vec<_>>(),
+        &Kind::ALL
+            .iter()
+            .map(|k| serde_json::json!({"value": k.as_str(), "label": capitalised(k.describe())}))
+            .collect::<Vec<_>>(),
     );
     ctx.insert(
         "sections",
