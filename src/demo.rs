@@ -8,7 +8,7 @@ use crate::domain::definition::Definition;
 use crate::domain::questionnaire::{Kind, Question, Questionnaire};
 use crate::domain::{routing, validation};
 use crate::models::{self, consultation, organisation, response::Channel, version};
-use crate::submissions::{Outcome, Submission, Submitter};
+use crate::submissions::{Options, Outcome, Submission, Submitter};
 use anyhow::{bail, Context};
 use chrono::{Duration, NaiveDate};
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -73,7 +73,7 @@ pub fn load(pool: &Pool, zone: chrono_tz::Tz) -> anyhow::Result<Loaded> {
 }
 
 fn load_absent(pool: &Pool, zone: chrono_tz::Tz) -> anyhow::Result<Loaded> {
-    let submitter = Submitter::start(pool.clone(), 1, 10_000, zone);
+    let submitter = Submitter::start(pool.clone(), Options::new(1, 10_000, zone, crate::live::Notifier::default()));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut loaded = Vec::new();
     for (n, plan) in PLANS.iter().enumerate() {

@@ -3,7 +3,7 @@
 
 use crate::config::Settings;
 use crate::db::{self, Pool};
-use crate::submissions::Submitter;
+use crate::submissions::{Options, Submitter};
 use crate::web::{self, AppState};
 use actix_web::dev::Server;
 use actix_web::{middleware, App, HttpServer};
@@ -34,13 +34,24 @@ impl Application {
         )?;
         let https = settings.site.secure_cookies;
         let pool = db::connect(&settings.database.url, settings.database.max_connections)?;
+        let notifier = crate::live::Notifier::default();
+        crate::live::listen(&settings.database.url, notifier.clone())?;
         let submitter = Submitter::start(
             pool.clone(),
-            settings.writers(),
-            settings.database.submission_queue,
-            settings.timezone()?,
+            Options::new(
+                settings.writers(),
+                settings.database.submission_queue,
+                settings.timezone()?,
+                notifier.clone(),
+            ),
         );
-        let state = actix_web::web::Data::new(AppState::new(pool.clone(), submitter, settings.clone(), static_files)?);
+        let state = actix_web::web::Data::new(AppState::new(
+            pool.clone(),
+            submitter,
+            notifier,
+            settings.clone(),
+            static_files,
+        )?);
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("could not listen on {}", settings.server.bind))?;
         let port = listener.local_addr()?.port();

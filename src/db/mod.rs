@@ -232,6 +232,20 @@ where
     }
 }
 
+/// Sends a PostgreSQL notification on `channel`, delivered to listeners when the transaction commits; does
+/// nothing on SQLite.
+pub fn notify(conn: &mut DbConnection, channel: &str, payload: &str) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    match conn {
+        DbConnection::Postgresql(c) => diesel::sql_query("SELECT pg_notify($1, $2)")
+            .bind::<diesel::sql_types::Text, _>(channel)
+            .bind::<diesel::sql_types::Text, _>(payload)
+            .execute(c)
+            .map(drop),
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
 /// Whether an error is a unique-key violation (the same on both backends through diesel).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))

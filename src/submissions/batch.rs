@@ -100,6 +100,9 @@ pub(super) fn store(
         for ((id, version), tally) in &tallies {
             totals::apply(conn, *id, *version, stripe, tally)?;
         }
+        let mut changed: Vec<i64> = tallies.keys().map(|(id, _)| *id).collect();
+        changed.dedup();
+        crate::live::announce(conn, &changed)?;
         Ok(outcomes.into_iter().map(|o| o.expect("every job has an outcome")).collect())
     })
 }

@@ -69,33 +69,40 @@ pub struct Submitter {
 /// Responses stored per transaction at most.
 const MAX_BATCH: usize = 2_000;
 
-impl Submitter {
-    /// Starts `writers` writer threads over the pool. Waiting submissions beyond `queue_limit` are refused so
-    /// that overload is shed quickly instead of piling up.
-    /// `zone` is the council's time zone, whose days the responses are counted by.
-    pub fn start(pool: Pool, writers: usize, queue_limit: usize, zone: chrono_tz::Tz) -> Submitter {
-        Submitter::start_with(pool, writers, queue_limit, zone, Arc::new(crate::domain::reference::new_reference))
-    }
+/// How the writers work.
+#[derive(Clone)]
+pub struct Options {
+    /// Writer threads (SQLite has one writer at a time, so more only queue there).
+    pub writers: usize,
+    /// Waiting submissions beyond this are refused, so that overload is shed quickly instead of piling up.
+    pub queue_limit: usize,
+    /// The council's time zone, whose days the responses are counted by.
+    pub zone: chrono_tz::Tz,
+    /// Told after each commit which consultations gained responses.
+    pub notifier: crate::live::Notifier,
+    pub references: References,
+}
 
-    /// As `start`, with references made by `references`.
-    pub fn start_with(
-        pool: Pool,
-        writers: usize,
-        queue_limit: usize,
-        zone: chrono_tz::Tz,
-        references: References,
-    ) -> Submitter {
-        let (queue, jobs) = crossbeam_channel::bounded(queue_limit);
+impl Options {
+    pub fn new(writers: usize, queue_limit: usize, zone: chrono_tz::Tz, notifier: crate::live::Notifier) -> Options {
+        Options { writers, queue_limit, zone, notifier, references: Arc::new(crate::domain::reference::new_reference) }
+    }
+}
+
+impl Submitter {
+    /// Starts the writer threads over the pool.
+    pub fn start(pool: Pool, options: Options) -> Submitter {
+        let (queue, jobs) = crossbeam_channel::bounded(options.queue_limit);
         // Each writer adds to a stripe of its own; other instances start at other stripes.
         let first_stripe = rand::random_range(0..totals::STRIPES);
-        for n in 0..writers.max(1) {
+        for n in 0..options.writers.max(1) {
             let pool = pool.clone();
             let jobs = jobs.clone();
             let stripe = (first_stripe + n as i32) % totals::STRIPES;
-            let references = references.clone();
+            let options = options.clone();
             std::thread::Builder::new()
                 .name(format!("response-writer-{n}"))
-                .spawn(move || writer(pool, jobs, stripe, zone, references))
+                .spawn(move || writer(pool, jobs, stripe, options))
                 .expect("the writer thread starts");
         }
         Submitter { queue }
@@ -120,7 +127,7 @@ impl Submitter {
     }
 }
 
-fn writer(pool: Pool, jobs: Receiver<Job>, stripe: i32, zone: chrono_tz::Tz, references: References) {
+fn writer(pool: Pool, jobs: Receiver<Job>, stripe: i32, options: Options) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -131,15 +138,26 @@ fn writer(pool: Pool, jobs: Receiver<Job>, stripe: i32, zone: chrono_tz::Tz, ref
         }
         // A panic is a bug, but it must not stop every later response being stored: it fails this batch alone.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            pool.get()
-                .map_err(anyhow::Error::from)
-                .and_then(|mut conn| Ok(batch::store(&mut conn, &batch, stripe, zone, references.as_ref())?))
+            pool.get().map_err(anyhow::Error::from).and_then(|mut conn| {
+                Ok(batch::store(&mut conn, &batch, stripe, options.zone, options.references.as_ref())?)
+            })
         }))
         .unwrap_or_else(|_| Err(anyhow::anyhow!("the response writer panicked")));
         match result {
             Ok(outcomes) => {
+                let mut changed: Vec<i64> = batch
+                    .iter()
+                    .zip(&outcomes)
+                    .filter(|(_, o)| matches!(o, Ok(Outcome::Created { .. })))
+                    .map(|(job, _)| job.submission.consultation_id)
+                    .collect();
                 for (job, outcome) in batch.into_iter().zip(outcomes) {
                     let _ = job.reply.send(outcome.map_err(Arc::new));
+                }
+                changed.sort_unstable();
+                changed.dedup();
+                for id in changed {
+                    options.notifier.changed(id);
                 }
             }
             Err(e) => {
@@ -171,6 +189,10 @@ mod tests {
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    fn test_options(writers: usize, queue_limit: usize) -> Options {
+        Options::new(writers, queue_limit, chrono_tz::Europe::London, crate::live::Notifier::default())
+    }
 
     /// A fresh SQLite database in its own folder.
     fn pool() -> (tempfile::TempDir, Pool) {
@@ -282,7 +304,7 @@ mod tests {
         let (_dir, pool) = pool();
         let (a, live_a) = open_consultation(&pool, "a", "colour");
         let (b, live_b) = open_consultation(&pool, "b", "animal");
-        let submitter = Submitter::start(pool.clone(), 1, 100, chrono_tz::Europe::London);
+        let submitter = Submitter::start(pool.clone(), test_options(1, 100));
         let jobs = (0..20)
             .flat_map(|i| {
                 [
@@ -310,7 +332,7 @@ mod tests {
     async fn a_failed_batch_stores_nothing_and_every_client_may_retry() {
         let (_dir, pool) = pool();
         let (a, live) = open_consultation(&pool, "a", "colour");
-        let submitter = Submitter::start(pool.clone(), 1, 100, chrono_tz::Europe::London);
+        let submitter = Submitter::start(pool.clone(), test_options(1, 100));
         // A consultation that does not exist fails the whole transaction it is in.
         let outcomes = in_one_batch(
             &pool,
@@ -339,7 +361,7 @@ mod tests {
             }
             crate::domain::reference::new_reference()
         });
-        let submitter = Submitter::start_with(pool.clone(), 1, 100, chrono_tz::Europe::London, references);
+        let submitter = Submitter::start(pool.clone(), Options { references, ..test_options(1, 100) });
         PANIC.store(true, Ordering::SeqCst);
         let lost = submitter.submit(submission(a, &live, "k1", "red")).await;
         assert!(matches!(lost, Err(SubmitError::Storage(_))), "{lost:?}");
@@ -362,7 +384,7 @@ mod tests {
                 crate::domain::reference::new_reference()
             }
         });
-        let submitter = Submitter::start_with(pool.clone(), 1, 100, chrono_tz::Europe::London, references);
+        let submitter = Submitter::start(pool.clone(), Options { references, ..test_options(1, 100) });
         let jobs = (0..6).map(|i| submission(a, &live, &format!("k{i}"), &format!("red {i}"))).collect();
         let outcomes = in_one_batch(&pool, &submitter, submission(a, &live, "first", "blue"), jobs).await;
         let mut references: Vec<String> = outcomes
@@ -386,7 +408,7 @@ mod tests {
     async fn a_full_queue_refuses_at_once_with_overloaded() {
         let (_dir, pool) = pool();
         let (a, live) = open_consultation(&pool, "a", "colour");
-        let submitter = Submitter::start(pool.clone(), 1, 1, chrono_tz::Europe::London);
+        let submitter = Submitter::start(pool.clone(), test_options(1, 1));
         let lock = WriteLock::take(&pool);
         // The writer takes the first and waits for the lock; the second fills the queue; the third is refused.
         let first = tokio::spawn({

@@ -35,6 +35,8 @@ use std::time::{Duration, Instant};
 pub struct AppState {
     pub pool: Pool,
     pub submitter: Submitter,
+    /// Tells this instance's results streams when a consultation has new responses (see `live`).
+    pub notifier: crate::live::Notifier,
     pub settings: Arc<Settings>,
     pub timezone: chrono_tz::Tz,
     /// What CSRF tokens are made with; the same in every instance (see `models::setting::secret`).
@@ -54,6 +56,7 @@ impl AppState {
     pub fn new(
         pool: Pool,
         submitter: Submitter,
+        notifier: crate::live::Notifier,
         settings: Arc<Settings>,
         static_files: assets::StaticFiles,
     ) -> anyhow::Result<AppState> {
@@ -61,6 +64,7 @@ impl AppState {
         Ok(AppState {
             pool,
             submitter,
+            notifier,
             hasher: Hasher::new(settings.auth.password_queue),
             timezone: settings.timezone()?,
             settings,
