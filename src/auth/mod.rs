@@ -96,8 +96,13 @@ impl Visibility {
         }
     }
 
-    pub fn allows(self, viewer: Viewer) -> bool {
+    /// Whether `viewer` may see a consultation's results under this policy: officers (with admins and
+    /// analysts) always; cabinet members too under the cabinet policy; anyone under the public one; and
+    /// everyone once the results are `published`. (Staff see only their own organisation's consultations:
+    /// that is checked where the consultation is found.)
+    pub fn allows(self, viewer: Viewer, published: bool) -> bool {
         match (self, viewer) {
+            _ if published => true,
             (Visibility::Public, _) => true,
             (_, Viewer::Staff(Role::Admin | Role::Officer | Role::Analyst)) => true,
             (Visibility::Cabinet, Viewer::Staff(Role::Cabinet)) => true,
@@ -112,9 +117,12 @@ mod tests {
 
     #[test]
     fn only_public_results_are_public() {
-        assert!(Visibility::Public.allows(Viewer::Public));
-        assert!(!Visibility::Cabinet.allows(Viewer::Public));
-        assert!(Visibility::Cabinet.allows(Viewer::Staff(Role::Cabinet)));
-        assert!(!Visibility::Officers.allows(Viewer::Staff(Role::Cabinet)));
+        assert!(Visibility::Public.allows(Viewer::Public, false));
+        assert!(!Visibility::Cabinet.allows(Viewer::Public, false));
+        assert!(Visibility::Cabinet.allows(Viewer::Staff(Role::Cabinet), false));
+        assert!(!Visibility::Officers.allows(Viewer::Staff(Role::Cabinet), false));
+        assert!(Visibility::Officers.allows(Viewer::Staff(Role::Analyst), false));
+        // Published results are everyone's.
+        assert!(Visibility::Officers.allows(Viewer::Public, true));
     }
 }

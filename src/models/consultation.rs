@@ -49,6 +49,11 @@ impl Consultation {
     pub fn visibility(&self) -> Visibility {
         Visibility::parse(&self.results_visibility)
     }
+
+    /// Whether `viewer` may see the results (see `Visibility::allows`).
+    pub fn results_visible_to(&self, viewer: crate::auth::Viewer) -> bool {
+        self.visibility().allows(viewer, self.results_published_at.is_some())
+    }
 }
 
 pub fn find_by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<Consultation>> {

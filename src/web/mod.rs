@@ -143,7 +143,7 @@ impl AppState {
     /// does not grow with the number of responses.
     pub async fn report(&self, slug: &str, viewer: Viewer) -> Result<(Consultation, Arc<Loaded>, Report), AppError> {
         let (c, live) = self.consultation(slug).await?;
-        if !c.visibility().allows(viewer) {
+        if !c.results_visible_to(viewer) {
             return Err(AppError::Forbidden("The results of this consultation are not public yet".into()));
         }
         let id = c.id;

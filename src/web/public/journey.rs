@@ -430,6 +430,6 @@ async fn confirmation(
     tctx.insert("slug", &ctx.consultation.slug);
     tctx.insert("reference", &reference);
     tctx.insert("closes", &ctx.consultation.closes_at.map(|t| state.local_time(t)));
-    tctx.insert("results_public", &ctx.consultation.visibility().allows(crate::auth::Viewer::Public));
+    tctx.insert("results_public", &ctx.consultation.results_visible_to(crate::auth::Viewer::Public));
     Ok(page("public/confirmation.html", tctx))
 }

@@ -89,7 +89,7 @@ async fn show(state: web::Data<AppState>, slug: web::Path<String>) -> Result<Htt
     ctx.insert("consultation", &live_card(&state, &c, &live));
     ctx.insert("body_html", &markdown(content.body.as_str()));
     ctx.insert("outcome_html", &c.outcome.as_deref().map(markdown));
-    ctx.insert("results_public", &c.visibility().allows(Viewer::Public));
+    ctx.insert("results_public", &c.results_visible_to(Viewer::Public));
     ctx.insert("sections", &content.questionnaire.sections.iter().map(|s| s.title.as_str()).collect::<Vec<_>>());
     Ok(page("public/consultation.html", ctx))
 }
