@@ -11,6 +11,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub site: SiteSettings,
     pub auth: AuthSettings,
+    pub limits: LimitSettings,
     pub log: LogSettings,
     /// The environment layer loaded: `development`, `test`, `production`, …
     #[serde(skip)]
@@ -47,6 +48,23 @@ pub struct SiteSettings {
     /// Retired (templates and static files are built in now); read only to tell whoever still sets it.
     #[serde(default)]
     assets_dir: Option<String>,
+}
+
+/// How much one client may ask of the service (see `web::limits`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitSettings {
+    /// Responses one address may send through the API a minute (with as many again at once).
+    pub submissions_per_minute: u32,
+    /// Journey pages one address may open or save a minute (with as many again at once).
+    pub journey_per_minute: u32,
+    /// Live results streams open at once from one address, and on this instance.
+    pub streams_per_address: usize,
+    pub streams_per_instance: usize,
+    /// Addresses and CIDR ranges the per-address limits do not apply to (RATE_LIMIT_EXEMPT overrides it).
+    #[serde(deserialize_with = "networks")]
+    pub exempt: Vec<ipnet::IpNet>,
+    /// The longest a request's headers, and its body, may take to arrive: a slow client is cut off after it.
+    pub request_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -116,6 +134,11 @@ impl Settings {
         }
         if let Ok(bind) = std::env::var("BIND_ADDRESS") {
             builder = builder.set_override("server.bind", bind)?;
+        }
+        if let Ok(exempt) = std::env::var("RATE_LIMIT_EXEMPT") {
+            let list: Vec<String> =
+                exempt.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+            builder = builder.set_override("limits.exempt", list)?;
         }
         if let Some(url) = &overrides.database_url {
             builder = builder.set_override("database.url", url.clone())?;

@@ -16,6 +16,7 @@ pub struct Application {
     server: Server,
     pool: Pool,
     settings: Arc<Settings>,
+    limits: Arc<web::limits::Limits>,
 }
 
 impl Application {
@@ -45,10 +46,12 @@ impl Application {
                 notifier.clone(),
             ),
         );
+        let limits = Arc::new(web::limits::Limits::new(&settings.limits));
         let state = actix_web::web::Data::new(AppState::new(
             pool.clone(),
             submitter,
             notifier,
+            limits.clone(),
             settings.clone(),
             static_files,
         )?);
@@ -59,18 +62,22 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .wrap(actix_web::middleware::from_fn(web::csrf::middleware))
+                .wrap(actix_web::middleware::from_fn(web::limits::middleware))
                 .wrap(actix_web::middleware::from_fn(web::identity::middleware))
                 .wrap(web::security::headers(https, &script))
                 .wrap(tracing_logger())
                 .configure(web::routes::configure)
                 .default_service(actix_web::web::to(web::public::not_found))
         })
+        // A client that trickles its headers in is cut off (its body has the same time, in `web::read_body`).
+        .client_request_timeout(std::time::Duration::from_secs(settings.limits.request_seconds))
+        .client_disconnect_timeout(std::time::Duration::from_secs(2))
         .listen(listener)?;
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
         tracing::info!(port, database = db::redacted(&settings.database.url), "serving");
-        Ok(Application { port, server: server.run(), pool, settings })
+        Ok(Application { port, server: server.run(), pool, settings, limits })
     }
 
     pub fn port(&self) -> u16 {
@@ -83,7 +90,7 @@ impl Application {
 
     /// Serves until stopped, sweeping expired journeys, sessions and sign-in counts meanwhile.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let sweeper = tokio::spawn(sweep_expired(self.pool.clone(), self.settings.auth.idle()));
+        let sweeper = tokio::spawn(sweep_expired(self.pool.clone(), self.settings.auth.idle(), self.limits.clone()));
         let result = self.server.await;
         sweeper.abort();
         result
@@ -95,11 +102,12 @@ impl Application {
 /// harmless.
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
-async fn sweep_expired(pool: Pool, idle: chrono::Duration) {
+async fn sweep_expired(pool: Pool, idle: chrono::Duration, limits: Arc<web::limits::Limits>) {
     use crate::models::{journey, now, session, throttle};
     let mut every = tokio::time::interval(SWEEP_EVERY);
     loop {
         every.tick().await;
+        limits.sweep();
         let pool = pool.clone();
         let swept = tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize, usize)> {
             let mut conn = pool.get()?;

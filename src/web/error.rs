@@ -16,8 +16,14 @@ pub enum AppError {
     Forbidden(String),
     #[error("The service is busy")]
     Overloaded,
+    /// One client asked too much too fast (see `web::limits`).
+    #[error("Too many requests")]
+    TooManyRequests,
     #[error("What you sent is too large")]
     TooLarge,
+    /// The request's body took longer to arrive than the limit allows.
+    #[error("What you sent took too long to arrive")]
+    TooSlow,
     /// An officer's action that was refused or invalid (see `workspace::Error`).
     #[error("{0}")]
     Workspace(#[from] crate::workspace::Error),
@@ -49,8 +55,14 @@ impl AppError {
             AppError::NotFound => "If you typed the web address, check it is correct.".into(),
             AppError::BadRequest(m) | AppError::Forbidden(m) => m.clone(),
             AppError::TooLarge => "Go back, shorten your answers and try again.".into(),
+            AppError::TooSlow => "Go back and try again. Your answers so far are saved.".into(),
             AppError::Overloaded => {
                 "Too many people are using the service. Your answers are saved: try again in a minute.".into()
+            }
+            AppError::TooManyRequests => {
+                "Too many requests have come from your address in a short time. Your answers so far are saved: \
+                 wait a minute, then try again."
+                    .into()
             }
             AppError::Workspace(e) => e.to_string(),
             AppError::Internal(_) => "Try again later. Your answers so far are saved.".into(),
@@ -65,7 +77,9 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooSlow => StatusCode::REQUEST_TIMEOUT,
             AppError::Workspace(crate::workspace::Error::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Workspace(crate::workspace::Error::Database(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Workspace(_) => StatusCode::CONFLICT,

@@ -9,7 +9,7 @@ use percent_encoding::percent_decode;
 
 /// Reads a form body with a hard size limit, parses it and checks its CSRF token.
 pub async fn read(request: &HttpRequest, state: &AppState, payload: actix_web::web::Payload) -> Result<Form, AppError> {
-    let form = parse(&crate::web::read_body(payload).await?)?;
+    let form = parse(&crate::web::read_body(request, payload).await?)?;
     csrf::verify(request, state, form.get(csrf::FIELD).and_then(|v| v.first()).map(String::as_str))?;
     Ok(form)
 }
@@ -23,6 +23,19 @@ pub struct Upload {
 /// Reads a `multipart/form-data` form (the one form that uploads a file) within `limit` bytes in all, and
 /// checks its CSRF token as `read` does.
 pub async fn read_upload(
+    request: &HttpRequest,
+    state: &AppState,
+    payload: actix_web::web::Payload,
+    limit: usize,
+) -> Result<Upload, AppError> {
+    // Within the time a body may take, as `read_body` allows.
+    let seconds = std::time::Duration::from_secs(state.settings.limits.request_seconds);
+    tokio::time::timeout(seconds, read_upload_whole(request, state, payload, limit))
+        .await
+        .map_err(|_| AppError::TooSlow)?
+}
+
+async fn read_upload_whole(
     request: &HttpRequest,
     state: &AppState,
     payload: actix_web::web::Payload,

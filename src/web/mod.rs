@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod error;
 pub mod form;
 pub mod identity;
+pub mod limits;
 pub mod officer;
 pub mod public;
 pub mod questions;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub submitter: Submitter,
     /// Tells this instance's results streams when a consultation has new responses (see `live`).
     pub notifier: crate::live::Notifier,
+    /// What one client may ask of this instance (see `limits`).
+    pub limits: Arc<limits::Limits>,
     pub settings: Arc<Settings>,
     pub timezone: chrono_tz::Tz,
     /// What CSRF tokens are made with; the same in every instance (see `models::setting::secret`).
@@ -57,6 +60,7 @@ impl AppState {
         pool: Pool,
         submitter: Submitter,
         notifier: crate::live::Notifier,
+        limits: Arc<limits::Limits>,
         settings: Arc<Settings>,
         static_files: assets::StaticFiles,
     ) -> anyhow::Result<AppState> {
@@ -65,6 +69,7 @@ impl AppState {
             pool,
             submitter,
             notifier,
+            limits,
             hasher: Hasher::new(settings.auth.password_queue),
             timezone: settings.timezone()?,
             settings,
@@ -175,8 +180,14 @@ pub const MAX_BODY: usize = 256 * 1024;
 /// sending, receives the answer instead of a reset connection.
 const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
-/// Reads a request body of at most `MAX_BODY` bytes.
-pub async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, AppError> {
+/// Reads a request body of at most `MAX_BODY` bytes, within the time `limits.request_seconds` allows: a client
+/// trickling a body in is answered 408 rather than holding the connection.
+pub async fn read_body(request: &actix_web::HttpRequest, payload: web::Payload) -> Result<web::BytesMut, AppError> {
+    let seconds = request.app_data::<web::Data<AppState>>().map_or(15, |s| s.settings.limits.request_seconds);
+    tokio::time::timeout(Duration::from_secs(seconds), read_body_whole(payload)).await.map_err(|_| AppError::TooSlow)?
+}
+
+async fn read_body_whole(mut payload: web::Payload) -> Result<web::BytesMut, AppError> {
     use futures_util::StreamExt;
     let mut body = web::BytesMut::new();
     let mut seen = 0;

@@ -378,7 +378,7 @@ impl Server {
         let child = Command::new(env!("CARGO_BIN_EXE_haveyoursay"))
             .args(["serve", "--bind", &bind, "--database-url", &self.database_url, "--demo"])
             .env("RUST_LOG", "warn")
-            // Should per-address rate limits arrive, the harness's loopback clients are not what they are for.
+            // The harness's clients are all on 127.0.0.1, which the per-address limits would count as one.
             .env("RATE_LIMIT_EXEMPT", "127.0.0.1")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)

@@ -1,6 +1,7 @@
 //! The integration suite: real HTTP against the real application over a real SQLite file, or PostgreSQL when
 //! TEST_DATABASE_URL is set (each test gets its own database there).
 
+mod abuse;
 mod accounts;
 mod api;
 mod bad_input;

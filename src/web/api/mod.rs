@@ -141,6 +141,19 @@ impl From<crate::web::error::AppError> for Problem {
             AppError::BadRequest(m) => Problem::new(StatusCode::BAD_REQUEST, "/problems/bad-request", "Bad request", m),
             AppError::Forbidden(m) => Problem::new(StatusCode::FORBIDDEN, "/problems/forbidden", "Forbidden", m),
             AppError::Overloaded => overloaded(),
+            AppError::TooManyRequests => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "/problems/too-many-requests",
+                "Too many requests",
+                "Too many requests from your address: retry after Retry-After seconds",
+            )
+            .retry_after(60),
+            AppError::TooSlow => Problem::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "/problems/too-slow",
+                "Request too slow",
+                "The body took too long to arrive; nothing was stored",
+            ),
             AppError::TooLarge => Problem::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "/problems/too-large",
@@ -174,7 +187,7 @@ pub async fn json_body(request: &actix_web::HttpRequest, payload: web::Payload) 
             "Send the body as application/json",
         ));
     }
-    Ok(crate::web::read_body(payload).await?)
+    Ok(crate::web::read_body(request, payload).await?)
 }
 
 pub fn overloaded() -> Problem {
