@@ -56,7 +56,12 @@ impl Consultation {
     }
 }
 
+/// The consultation with this slug. Something that cannot be a slug (from an address: it may hold anything,
+/// NUL included, which PostgreSQL refuses in text) names none and is not looked up.
 pub fn find_by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<Consultation>> {
+    if crate::domain::definition::check_slug(slug).is_err() {
+        return Ok(None);
+    }
     consultations::table.filter(consultations::slug.eq(slug)).select(Consultation::as_select()).first(conn).optional()
 }
 

@@ -55,7 +55,12 @@ struct Search {
 }
 
 async fn hub(state: web::Data<AppState>, search: web::Query<Search>) -> Result<HttpResponse, AppError> {
-    let term = search.into_inner().q.map(|q| q.trim().chars().take(100).collect::<String>()).filter(|q| !q.is_empty());
+    // Control characters can match nothing (and PostgreSQL refuses NUL in text): they are left out.
+    let term = search
+        .into_inner()
+        .q
+        .map(|q| q.chars().filter(|c| !c.is_control()).take(100).collect::<String>().trim().to_string())
+        .filter(|q| !q.is_empty());
     let t = term.clone();
     let rows = state.db(move |conn| Ok(consultation::list_public(conn, t.as_deref())?)).await?;
     let cards: Vec<Card> = rows.iter().map(|l| card(&state, &l.consultation, &l.title, &l.summary)).collect();
