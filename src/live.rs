@@ -57,11 +57,16 @@ pub fn listen(database_url: &str, notifier: Notifier) -> anyhow::Result<()> {
     let db::Backend::Postgres { url } = db::Backend::from_url(database_url)? else { return Ok(()) };
     std::thread::Builder::new()
         .name("results-listener".into())
-        .spawn(move || loop {
-            if let Err(e) = listen_once(&url, &notifier) {
-                tracing::warn!(error = format!("{e:#}"), "the results listener lost its connection; reconnecting");
+        .spawn(move || {
+            // Back off while the database stays away, so a long outage does not fill the log.
+            let mut wait = Duration::from_secs(1);
+            loop {
+                if let Err(e) = listen_once(&url, &notifier) {
+                    tracing::warn!(error = format!("{e:#}"), "the results listener lost its connection; reconnecting");
+                }
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_secs(30));
             }
-            std::thread::sleep(Duration::from_secs(1));
         })
         .context("could not start the results listener")?;
     Ok(())

@@ -60,6 +60,10 @@ pub(super) fn store(
             }
         }
 
+        // Rows are written in (consultation, key) order by every writer of every instance, so that two batches
+        // racing for the same keys wait for one another on the unique index instead of deadlocking.
+        let key_of = |i: usize| (batch[i].submission.consultation_id, batch[i].submission.idempotency_key.as_str(), i);
+        fresh.sort_by_key(|(i, _)| key_of(*i));
         let rows: Vec<response::NewResponse> =
             fresh.iter().map(|(i, reference)| new_row(&batch[*i], reference, now)).collect();
         let given: Vec<&Answers> = fresh.iter().map(|(i, _)| &batch[*i].submission.answers).collect();
@@ -72,9 +76,9 @@ pub(super) fn store(
             Err(e) => {
                 tracing::warn!(error = %e, "a multi-row insert of responses failed: storing them one by one");
                 repeats.extend(fresh.iter().map(|(i, _)| *i));
-                repeats.sort_unstable();
             }
         }
+        repeats.sort_by_key(|i| key_of(*i));
         for i in repeats {
             outcomes[i] = Some(
                 store_one(conn, &batch[i], now, new_reference)

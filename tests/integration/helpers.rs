@@ -78,6 +78,54 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     TestApp { address, pool, database_url, client, _dir: dir, postgres }
 }
 
+/// Several app instances on one fresh PostgreSQL database, started at the same moment (each runs the migrations
+/// and loads the demo, as `serve --demo` does), as a deployment behind a load balancer runs them. None when the
+/// suite runs on SQLite, which is one instance by design.
+pub async fn spawn_instances(count: usize) -> Option<Vec<TestApp>> {
+    let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
+    let (database_url, name) = fresh_postgres_database(&admin_url);
+    let overrides = Overrides {
+        environment: Some("test".into()),
+        bind: Some("127.0.0.1:0".into()),
+        database_url: Some(database_url.clone()),
+    };
+    let settings = Settings::load(Path::new("config"), &overrides).expect("test settings load");
+    haveyoursay::telemetry::init(&settings.log);
+    let zone = settings.timezone().unwrap();
+    let start = std::sync::Arc::new(std::sync::Barrier::new(count));
+    let builds: Vec<_> = (0..count)
+        .map(|_| {
+            let (settings, start) = (settings.clone(), start.clone());
+            tokio::task::spawn_blocking(move || {
+                start.wait();
+                let app = Application::build(settings).expect("every instance starts");
+                haveyoursay::demo::load(&app.pool(), zone).expect("the demo loads");
+                app
+            })
+        })
+        .collect();
+    let mut apps = Vec::new();
+    for (n, build) in builds.into_iter().enumerate() {
+        let app = build.await.unwrap();
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let pool = app.pool();
+        tokio::spawn(app.run_until_stopped());
+        let client =
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+        // The first instance drops the database when the test ends.
+        let postgres = (n == 0).then(|| (admin_url.clone(), name.clone()));
+        apps.push(TestApp {
+            address,
+            pool,
+            database_url: database_url.clone(),
+            client,
+            _dir: tempfile::tempdir().unwrap(),
+            postgres,
+        });
+    }
+    Some(apps)
+}
+
 /// Creates `hys_test_<random>` on the server named by `admin_url` and returns its URL and name.
 fn fresh_postgres_database(admin_url: &str) -> (String, String) {
     let name = format!("hys_test_{}", haveyoursay::domain::reference::new_token());

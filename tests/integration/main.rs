@@ -10,6 +10,7 @@ mod builder;
 mod fuzz;
 mod helpers;
 mod installed;
+mod instances;
 mod journey;
 mod openapi;
 mod routes;
