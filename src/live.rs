@@ -61,8 +61,13 @@ pub fn listen(database_url: &str, notifier: Notifier) -> anyhow::Result<()> {
             // Back off while the database stays away, so a long outage does not fill the log.
             let mut wait = Duration::from_secs(1);
             loop {
+                let started = std::time::Instant::now();
                 if let Err(e) = listen_once(&url, &notifier) {
                     tracing::warn!(error = format!("{e:#}"), "the results listener lost its connection; reconnecting");
+                }
+                // A connection that lasted was a good one: after losing it, try again soon.
+                if started.elapsed() > Duration::from_secs(30) {
+                    wait = Duration::from_secs(1);
                 }
                 std::thread::sleep(wait);
                 wait = (wait * 2).min(Duration::from_secs(30));
