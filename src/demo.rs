@@ -118,6 +118,7 @@ fn load_absent(pool: &Pool, zone: chrono_tz::Tz) -> anyhow::Result<Loaded> {
                 entered_by: None,
                 idempotency_key: format!("demo:{i}"),
                 answers: random_answers(q, &mut rng, plan.bias.0, plan.bias.1),
+                journey: None,
             })
             .collect();
         // All at once, so that group commit stores them in a few transactions.

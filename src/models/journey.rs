@@ -59,17 +59,22 @@ pub fn insert(conn: &mut DbConnection, new: &NewJourney) -> QueryResult<()> {
     diesel::insert_into(journeys::table).values(new).execute(conn).map(drop)
 }
 
+/// The progress in the `answers` column.
+pub fn progress_json(progress: &Progress) -> String {
+    serde_json::to_string(progress).expect("progress serialises")
+}
+
+/// Saves a journey's progress (`progress_json`).
 pub fn save_progress(
     conn: &mut DbConnection,
     consultation_id: i64,
     token: &str,
-    progress: &Progress,
+    answers: &str,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
 ) -> QueryResult<()> {
-    let json = serde_json::to_string(progress).expect("progress serialises");
     diesel::update(journeys::table.find((consultation_id, token)))
-        .set((journeys::answers.eq(json), journeys::updated_at.eq(now), journeys::expires_at.eq(expires_at)))
+        .set((journeys::answers.eq(answers), journeys::updated_at.eq(now), journeys::expires_at.eq(expires_at)))
         .execute(conn)
         .map(drop)
 }

@@ -1,11 +1,11 @@
-//! One batch of responses in one write transaction.
+//! One batch of responses and journey pages in one write transaction.
 
 use super::idempotency::replay;
-use super::{Job, Outcome};
+use super::{Job, JourneySave, Outcome};
 use crate::db::{self, DbConnection};
 use crate::domain::answers::Answers;
 use crate::domain::phase::Phase;
-use crate::models::{self, consultation, response, totals};
+use crate::models::{self, consultation, journey, response, totals};
 use crate::results::tally::Tally;
 use diesel::Connection as _;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -17,9 +17,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 /// If the multi-row insert fails — a key or reference stored meanwhile by another writer — the savepoint is
 /// rolled back and each new response is stored alone in a savepoint of its own, so that only the one at fault
 /// is affected. Only a failure of the whole transaction fails the batch.
+///
+/// Journey pages are saved in the same transaction, one statement each, in (consultation, token) order as the
+/// responses are; a stored response sent from a journey marks the journey submitted.
 pub(super) fn store(
     conn: &mut DbConnection,
     batch: &[Job],
+    saves: &[&JourneySave],
     stripe: i32,
     zone: chrono_tz::Tz,
     new_reference: &(dyn Fn() -> String + Send + Sync),
@@ -86,6 +90,8 @@ pub(super) fn store(
             );
         }
 
+        save_journeys(conn, batch, &outcomes, saves)?;
+
         let mut tallies: BTreeMap<(i64, i64), Tally> = BTreeMap::new();
         let day = models::day_in(now, zone);
         for (job, outcome) in batch.iter().zip(&outcomes) {
@@ -109,6 +115,52 @@ pub(super) fn store(
         crate::live::announce(conn, &changed)?;
         Ok(outcomes.into_iter().map(|o| o.expect("every job has an outcome")).collect())
     })
+}
+
+/// The journeys' saved pages, and the journeys whose responses were stored, in (consultation, token) order.
+fn save_journeys(
+    conn: &mut DbConnection,
+    batch: &[Job],
+    outcomes: &[Option<Result<Outcome, anyhow::Error>>],
+    saves: &[&JourneySave],
+) -> Result<(), diesel::result::Error> {
+    let mut saves = saves.to_vec();
+    // Stable: two saves of one journey keep the order they were sent in.
+    saves.sort_by(|a, b| (a.consultation_id, &a.token).cmp(&(b.consultation_id, &b.token)));
+    for save in saves {
+        if save.begins {
+            journey::insert(
+                conn,
+                &journey::NewJourney {
+                    consultation_id: save.consultation_id,
+                    token: &save.token,
+                    version_id: save.version_id,
+                    answers: &save.progress,
+                    created_at: save.at,
+                    updated_at: save.at,
+                    expires_at: save.expires_at,
+                },
+            )?;
+        } else {
+            journey::save_progress(conn, save.consultation_id, &save.token, &save.progress, save.at, save.expires_at)?;
+        }
+    }
+    let mut submitted: Vec<(i64, &str, &str)> = batch
+        .iter()
+        .zip(outcomes)
+        .filter_map(|(job, outcome)| match (&job.submission.journey, outcome) {
+            (Some(token), Some(Ok(Outcome::Created { reference } | Outcome::Replayed { reference }))) => {
+                Some((job.submission.consultation_id, token.as_str(), reference.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    submitted.sort_unstable();
+    let now = models::now();
+    for (consultation_id, token, reference) in submitted {
+        journey::mark_submitted(conn, consultation_id, token, reference, now)?;
+    }
+    Ok(())
 }
 
 fn new_row<'a>(job: &'a Job, reference: &'a str, now: chrono::NaiveDateTime) -> response::NewResponse<'a> {

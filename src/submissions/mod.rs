@@ -1,7 +1,9 @@
-//! Storing responses with group commit. Handlers validate a response, then hand it to a writer thread; the
-//! writer takes every response waiting, stores them all in one transaction (one fsync), applies their summed
-//! running totals in the same transaction, and only then acknowledges each. This file holds the queue and the
-//! writer threads; `batch` the transaction; `idempotency` how a retry is told from a new response.
+//! Storing what residents send with group commit. Handlers validate a response, or the answers of a journey
+//! page, then hand it to a writer thread; the writer takes everything waiting, stores it all in one
+//! transaction (one fsync), applies the responses' summed running totals in the same transaction, and only then
+//! acknowledges each. A response sent from a journey marks that journey submitted in the same transaction too.
+//! This file holds the queue and the writer threads; `batch` the transaction; `idempotency` how a retry is told
+//! from a new response.
 
 mod batch;
 mod idempotency;
@@ -25,6 +27,22 @@ pub struct Submission {
     pub entered_by: Option<i64>,
     pub idempotency_key: String,
     pub answers: Answers,
+    /// The token of the resident's journey that this response completes, marked submitted with it.
+    pub journey: Option<String>,
+}
+
+/// The answers so far of a resident's journey, saved from a page.
+pub struct JourneySave {
+    pub consultation_id: i64,
+    pub token: String,
+    /// The version answered: kept when the journey begins, with its first page saved.
+    pub version_id: i64,
+    /// Whether this is the first page saved, which makes the journey's row.
+    pub begins: bool,
+    /// The progress, as `models::journey` keeps it.
+    pub progress: String,
+    pub at: chrono::NaiveDateTime,
+    pub expires_at: chrono::NaiveDateTime,
 }
 
 /// What became of a submission once its transaction committed.
@@ -60,13 +78,24 @@ struct Job {
     reply: oneshot::Sender<Result<Outcome, Arc<anyhow::Error>>>,
 }
 
+struct SaveJob {
+    save: JourneySave,
+    reply: oneshot::Sender<Result<(), Arc<anyhow::Error>>>,
+}
+
+/// What the writers are handed.
+enum Work {
+    Response(Job),
+    Journey(SaveJob),
+}
+
 /// The handle handlers use; cheap to clone.
 #[derive(Clone)]
 pub struct Submitter {
-    queue: Sender<Job>,
+    queue: Sender<Work>,
 }
 
-/// Responses stored per transaction at most.
+/// Responses and journey pages stored per transaction at most.
 const MAX_BATCH: usize = 2_000;
 
 /// How the writers work.
@@ -112,7 +141,21 @@ impl Submitter {
     pub async fn submit(&self, submission: Submission) -> Result<Outcome, SubmitError> {
         let (reply, answer) = oneshot::channel();
         let fingerprint = idempotency::fingerprint(&submission.answers);
-        match self.queue.try_send(Job { submission, fingerprint, reply }) {
+        self.send(Work::Response(Job { submission, fingerprint, reply }), answer).await
+    }
+
+    /// Saves a journey's progress; resolves once the transaction holding it has committed.
+    pub async fn save_journey(&self, save: JourneySave) -> Result<(), SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Work::Journey(SaveJob { save, reply }), answer).await
+    }
+
+    async fn send<T>(
+        &self,
+        work: Work,
+        answer: oneshot::Receiver<Result<T, Arc<anyhow::Error>>>,
+    ) -> Result<T, SubmitError> {
+        match self.queue.try_send(work) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(SubmitError::Overloaded),
             Err(TrySendError::Disconnected(_)) => {
@@ -120,31 +163,39 @@ impl Submitter {
             }
         }
         match answer.await {
-            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Ok(done)) => Ok(done),
             Ok(Err(e)) => Err(SubmitError::Storage(anyhow::anyhow!("{e:#}"))),
             Err(_) => Err(SubmitError::Storage(anyhow::anyhow!("the response writer stopped before replying"))),
         }
     }
 }
 
-fn writer(pool: Pool, jobs: Receiver<Job>, stripe: i32, options: Options) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+fn writer(pool: Pool, work: Receiver<Work>, stripe: i32, options: Options) {
+    while let Ok(first) = work.recv() {
+        let (mut batch, mut saves) = (Vec::new(), Vec::new());
+        let mut next = Some(first);
+        while let Some(item) = next.take() {
+            match item {
+                Work::Response(job) => batch.push(job),
+                Work::Journey(save) => saves.push(save),
+            }
+            if batch.len() + saves.len() < MAX_BATCH {
+                next = work.try_recv().ok();
             }
         }
         // A panic is a bug, but it must not stop every later response being stored: it fails this batch alone.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             pool.get().map_err(anyhow::Error::from).and_then(|mut conn| {
-                Ok(batch::store(&mut conn, &batch, stripe, options.zone, options.references.as_ref())?)
+                let saved: Vec<&JourneySave> = saves.iter().map(|s| &s.save).collect();
+                Ok(batch::store(&mut conn, &batch, &saved, stripe, options.zone, options.references.as_ref())?)
             })
         }))
         .unwrap_or_else(|_| Err(anyhow::anyhow!("the response writer panicked")));
         match result {
             Ok(outcomes) => {
+                for save in saves {
+                    let _ = save.reply.send(Ok(()));
+                }
                 let mut changed: Vec<i64> = batch
                     .iter()
                     .zip(&outcomes)
@@ -167,11 +218,15 @@ fn writer(pool: Pool, jobs: Receiver<Job>, stripe: i32, options: Options) {
                 tracing::error!(
                     error = format!("{e:#}"),
                     responses = batch.len(),
+                    journey_pages = saves.len(),
                     "storing a batch of responses failed"
                 );
                 let e = Arc::new(e);
                 for job in batch {
                     let _ = job.reply.send(Err(e.clone()));
+                }
+                for save in saves {
+                    let _ = save.reply.send(Err(e.clone()));
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -242,6 +297,7 @@ mod tests {
             entered_by: None,
             idempotency_key: key.to_string(),
             answers: validation::from_json(&live.content.questionnaire, json.as_object().unwrap()).unwrap(),
+            journey: None,
         }
     }
 
@@ -326,6 +382,57 @@ mod tests {
                 totals::read(&mut conn, id, &totals::Parts::all()).unwrap()
             );
         }
+    }
+
+    #[tokio::test]
+    async fn journey_pages_share_the_batch_and_a_response_from_a_journey_marks_it_submitted() {
+        use crate::models::journey;
+        let (_dir, pool) = pool();
+        let (a, live) = open_consultation(&pool, "a", "colour");
+        let submitter = Submitter::start(pool.clone(), test_options(1, 100));
+        let at = crate::models::now();
+        let save = |token: &str, begins: bool, progress: &str| JourneySave {
+            consultation_id: a,
+            token: token.to_string(),
+            version_id: live.id,
+            begins,
+            progress: progress.to_string(),
+            at,
+            expires_at: at + chrono::Duration::days(7),
+        };
+        // Two journeys begun in one transaction with a response; then one saved again and submitted.
+        let lock = WriteLock::take(&pool);
+        let first = tokio::spawn({
+            let s = submitter.clone();
+            let job = submission(a, &live, "first", "blue");
+            async move { s.submit(job).await }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (one, two, ()) = tokio::join!(
+            submitter.save_journey(save("t1", true, r#"{"answers":{}}"#)),
+            submitter.save_journey(save("t2", true, r#"{"answers":{}}"#)),
+            async {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                drop(lock);
+            }
+        );
+        one.unwrap();
+        two.unwrap();
+        assert!(matches!(first.await.unwrap(), Ok(Outcome::Created { .. })));
+        submitter.save_journey(save("t1", false, r#"{"answers":{"colour":"red"}}"#)).await.unwrap();
+        let mut conn = pool.get().unwrap();
+        let t1 = journey::find(&mut conn, "t1", a, at).unwrap().expect("the journey is stored");
+        assert_eq!(t1.answers, r#"{"answers":{"colour":"red"}}"#);
+        assert!(journey::find(&mut conn, "t2", a, at).unwrap().is_some());
+        drop(conn);
+
+        let sent = Submission { journey: Some("t1".to_string()), ..submission(a, &live, "journey:t1", "red") };
+        let Ok(Outcome::Created { reference }) = submitter.submit(sent).await else { panic!("stored") };
+        let t1 = journey::find(&mut pool.get().unwrap(), "t1", a, at).unwrap().unwrap();
+        assert_eq!(t1.reference.as_deref(), Some(reference.as_str()), "marked with the response");
+        assert_eq!(t1.answers, "{}", "its answers now live in the response alone");
+        let t2 = journey::find(&mut pool.get().unwrap(), "t2", a, at).unwrap().unwrap();
+        assert_eq!(t2.reference, None);
     }
 
     #[tokio::test]

@@ -43,6 +43,15 @@ impl From<r2d2::Error> for AppError {
     }
 }
 
+impl From<crate::submissions::SubmitError> for AppError {
+    fn from(e: crate::submissions::SubmitError) -> Self {
+        match e {
+            crate::submissions::SubmitError::Overloaded => AppError::Overloaded,
+            crate::submissions::SubmitError::Storage(e) => AppError::Internal(e),
+        }
+    }
+}
+
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         AppError::Internal(anyhow::anyhow!("{e}"))

@@ -3,12 +3,15 @@
 //! Starts the real server binary on 127.0.0.1 with the demo data, then
 //!  1. submission phase: `--clients` concurrent clients POST random valid responses to the demo
 //!     consultation for `--seconds` seconds (latency and throughput),
-//!  2. preload phase: keeps submitting until the consultation holds `--preload` responses
+//!  2. journey phase: `--journey-clients` residents answer through the HTML pages for `--journey-seconds`
+//!     (complete responses per second; see `journey.rs`),
+//!  3. preload phase: keeps submitting until the consultation holds `--preload` responses
 //!     (at most `--preload-seconds`, default 180),
-//!  3. results-read phase: measures `GET .../results` with that many stored responses
+//!  4. results-read phase: measures `GET .../results` with that many stored responses
 //!     (2000 sequential requests after 50 warm-ups, then 8 concurrent clients for 3 s),
 //!
-//! and prints a Markdown summary for BENCHMARKS.md.
+//! sampling the server's resident memory (VmRSS) during the submission and journey phases, and prints a
+//! Markdown summary for BENCHMARKS.md.
 //!
 //! ```text
 //! cargo bench --bench load -- --clients 64 --seconds 10
@@ -33,6 +36,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
+mod journey;
 #[path = "../support/mod.rs"]
 mod support;
 use support::{Backend, Res};
@@ -58,6 +62,9 @@ struct Options {
     preload: u64,
     /// Time limit of the preload phase.
     preload_seconds: u64,
+    journey_clients: usize,
+    /// Duration of the HTML journey phase; 0 skips it.
+    journey_seconds: u64,
     smoke: bool,
     /// Sequential results reads (after 50 warm-ups).
     read_requests: usize,
@@ -74,7 +81,10 @@ usage: cargo bench --bench load -- [options]
   --seconds S                 submission phase duration, at most 120 (default 10)
   --preload N                 stored responses before the results-read phase (default 100000)
   --preload-seconds S         time limit of the preload phase, at most 1800 (default 180)
-  --smoke                     tiny run: 8 clients, 2 s, preload 2000 (explicit flags still win)";
+  --journey-clients N         residents answering through the HTML pages at once (default 64)
+  --journey-seconds S         HTML journey phase duration, at most 120; 0 skips it (default 10)
+  --smoke                     tiny run: 8 clients, 2 s, 8 journey clients for 2 s, preload 2000
+                              (explicit flags still win)";
 
 fn parse_args() -> Res<Options> {
     let mut backend = Backend::Sqlite;
@@ -83,6 +93,8 @@ fn parse_args() -> Res<Options> {
     let mut seconds: Option<u64> = None;
     let mut preload: Option<u64> = None;
     let mut preload_seconds: u64 = 180;
+    let mut journey_clients: Option<usize> = None;
+    let mut journey_seconds: Option<u64> = None;
     let mut smoke = false;
 
     let mut flags = support::Flags::from_env(USAGE);
@@ -94,6 +106,8 @@ fn parse_args() -> Res<Options> {
             "--seconds" => seconds = Some(flags.number(&flag, inline)?),
             "--preload" => preload = Some(flags.number(&flag, inline)?),
             "--preload-seconds" => preload_seconds = flags.number(&flag, inline)?,
+            "--journey-clients" => journey_clients = Some(flags.number(&flag, inline)?),
+            "--journey-seconds" => journey_seconds = Some(flags.number(&flag, inline)?),
             "--smoke" => smoke = true,
             other => eprintln!("load: ignoring unknown argument {other:?}"),
         }
@@ -114,6 +128,8 @@ fn parse_args() -> Res<Options> {
         seconds: seconds.clamp(1, 120),
         preload: preload.unwrap_or(d_preload).min(10_000_000),
         preload_seconds: preload_seconds.clamp(1, 1800),
+        journey_clients: journey_clients.unwrap_or(if smoke { 8 } else { 64 }).clamp(1, 1024),
+        journey_seconds: journey_seconds.unwrap_or(if smoke { 2 } else { 10 }).min(120),
         smoke,
         read_requests: if smoke { 200 } else { 2000 },
         read_concurrent_seconds: if smoke { 1 } else { 3 },
@@ -480,11 +496,49 @@ async fn read_loop(client: reqwest::Client, url: String, deadline: Instant, max_
     stats
 }
 
+/// The server's resident memory (VmRSS), sampled every 50 ms until `stop` is set: the most seen, in kB.
+fn sample_rss(pid: u32, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<u64> {
+    tokio::spawn(async move {
+        let mut most = 0;
+        // Bounded: the phases it watches end within minutes.
+        for _ in 0..(20 * 3600) {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let rss = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+            most = most.max(rss.unwrap_or(0));
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        most
+    })
+}
+
+/// Runs `phase` while sampling the server's memory; returns its result and the most memory seen, in kB.
+async fn watching_memory<T>(pid: u32, phase: impl std::future::Future<Output = T>) -> (T, u64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = sample_rss(pid, Arc::clone(&stop));
+    let result = phase.await;
+    stop.store(true, Ordering::Relaxed);
+    (result, sampler.await.unwrap_or(0))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Orchestration
 
+struct JourneyOutcome {
+    journeys: Summary,
+    requests: Summary,
+    rss_kb: u64,
+}
+
 struct Outcome {
     submit: Summary,
+    submit_rss_kb: u64,
+    journey: Option<JourneyOutcome>,
     /// (responses submitted, rate per second); None when enough were stored already.
     preload: Option<(u64, f64)>,
     stored: u64,
@@ -532,11 +586,24 @@ async fn bench(opts: &Options, server: &mut Server) -> Res<Outcome> {
     // c. timed submission phase
     eprintln!("load: submission phase: {} clients for {} s", opts.clients, opts.seconds);
     let deadline = Instant::now() + Duration::from_secs(opts.seconds);
-    let (stats, elapsed) =
-        submitter.run("submit", opts.clients, deadline, Arc::new(AtomicU64::new(0)), u64::MAX).await?;
+    let pid = server.child.id();
+    let (result, submit_rss_kb) =
+        watching_memory(pid, submitter.run("submit", opts.clients, deadline, Arc::new(AtomicU64::new(0)), u64::MAX))
+            .await;
+    let (stats, elapsed) = result?;
     let submit = stats.summary(elapsed);
     submit.print("submissions");
+    eprintln!("load: server memory during submissions: at most {:.1} MB", submit_rss_kb as f64 / 1024.0);
     failed |= submit.errors > 0;
+
+    // c2. the HTML journey
+    let journey = if opts.journey_seconds == 0 {
+        None
+    } else {
+        let outcome = journeys(opts, server, pid).await?;
+        failed |= outcome.journeys.errors > 0 || outcome.requests.errors > 0;
+        Some(outcome)
+    };
 
     // d. preload until the consultation holds --preload responses
     let before = stored_responses(&get_results(&client, &results_url).await?)?;
@@ -616,7 +683,56 @@ async fn bench(opts: &Options, server: &mut Server) -> Res<Outcome> {
         eprintln!("load: server log tail:\n{}", server.log_tail(30));
     }
 
-    Ok(Outcome { submit, preload: preload_result, stored, read_sequential, read_concurrent, failed })
+    Ok(Outcome {
+        submit,
+        submit_rss_kb,
+        journey,
+        preload: preload_result,
+        stored,
+        read_sequential,
+        read_concurrent,
+        failed,
+    })
+}
+
+/// The journey phase: `--journey-clients` residents through the pages for `--journey-seconds`.
+async fn journeys(opts: &Options, server: &Server, pid: u32) -> Res<JourneyOutcome> {
+    eprintln!("load: journey phase: {} residents for {} s", opts.journey_clients, opts.journey_seconds);
+    // A browser's own view of redirects: every page is asked for, and counted, by itself.
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(opts.journey_clients + 8)
+        .timeout(REQUEST_TIMEOUT)
+        .build()?;
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(opts.journey_seconds);
+    let printed = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..opts.journey_clients)
+        .map(|_| {
+            tokio::spawn(journey::client_loop(client.clone(), server.base.clone(), deadline, Arc::clone(&printed)))
+        })
+        .collect();
+    let (results, rss_kb) = watching_memory(pid, async {
+        let mut all = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            all.push(task.await);
+        }
+        all
+    })
+    .await;
+    let elapsed = started.elapsed();
+    let (mut journeys, mut requests) = (Stats::default(), Stats::default());
+    for result in results {
+        let stats = result?;
+        journeys.merge(stats.journeys);
+        requests.merge(stats.requests);
+    }
+    let (journeys, requests) = (journeys.summary(elapsed), requests.summary(elapsed));
+    journeys.print("HTML journeys (complete responses)");
+    requests.print("HTML journey requests");
+    eprintln!("load: server memory during journeys: at most {:.1} MB", rss_kb as f64 / 1024.0);
+    Ok(JourneyOutcome { journeys, requests, rss_kb })
 }
 
 fn print_summary(opts: &Options, o: &Outcome) {
@@ -664,6 +780,30 @@ fn print_summary(opts: &Options, o: &Outcome) {
         o.read_concurrent.p95,
         o.read_concurrent.p99,
     );
+    println!();
+    println!(
+        "Server resident memory (VmRSS, sampled every 50 ms): at most {:.1} MB during the submissions.",
+        o.submit_rss_kb as f64 / 1024.0
+    );
+    if let Some(j) = &o.journey {
+        println!();
+        println!("| Backend | Residents | Duration (s) | Complete HTML responses/s | Journey p50 / p99 (ms) | Page requests/s | Request p50 / p95 / p99 (ms) | Server memory (MB) |");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+        println!(
+            "| {} | {} | {:.1} | {:.0} | {:.1} / {:.1} | {:.0} | {:.2} / {:.2} / {:.2} | {:.1} |",
+            opts.backend.name(),
+            opts.journey_clients,
+            j.journeys.elapsed.as_secs_f64(),
+            j.journeys.per_second,
+            j.journeys.p50,
+            j.journeys.p99,
+            j.requests.per_second,
+            j.requests.p50,
+            j.requests.p95,
+            j.requests.p99,
+            j.rss_kb as f64 / 1024.0,
+        );
+    }
     if o.failed {
         println!();
         println!("**Run had errors or a short response count: see the log above.**");

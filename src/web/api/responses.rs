@@ -65,8 +65,15 @@ pub async fn create(
             .with_errors(errors));
         }
     };
-    let submission =
-        Submission { consultation_id: c.id, version: live.clone(), channel, entered_by, idempotency_key: key, answers };
+    let submission = Submission {
+        consultation_id: c.id,
+        version: live.clone(),
+        channel,
+        entered_by,
+        idempotency_key: key,
+        answers,
+        journey: None,
+    };
     match state.submitter.submit(submission).await {
         Ok(Outcome::Created { reference }) => {
             if let (Some(who), true) = (identity::of(&request), entered_by.is_some()) {

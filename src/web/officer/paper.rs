@@ -11,7 +11,7 @@ use crate::domain::text::Language;
 use crate::domain::validation::{self, Form, Problem};
 use crate::models::now;
 use crate::models::response::Channel;
-use crate::submissions::{Outcome, Submission, SubmitError};
+use crate::submissions::{Outcome, Submission};
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::identity::{actor, Identity};
@@ -164,6 +164,7 @@ async fn save(
         // One key per form shown, so that pressing save twice keys the response once.
         idempotency_key: format!("entry:{entry}"),
         answers,
+        journey: None,
     };
     let reference = match state.submitter.submit(submission).await {
         Ok(Outcome::Created { reference }) => {
@@ -182,8 +183,7 @@ async fn save(
                 "The consultation is not open: it takes no responses",
             )))
         }
-        Err(SubmitError::Overloaded) => return Err(AppError::Overloaded),
-        Err(SubmitError::Storage(e)) => return Err(AppError::Internal(e)),
+        Err(e) => return Err(e.into()),
     };
     Ok(super::see_other(format!("/officer/consultations/{slug}/paper?saved={reference}&channel={}", channel.as_str())))
 }

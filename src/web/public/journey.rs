@@ -12,7 +12,7 @@ use crate::domain::reference::new_token;
 use crate::domain::text::Language;
 use crate::domain::validation::{self, Form, Problem};
 use crate::models::{consultation::Consultation, journey, now, response, version::Loaded};
-use crate::submissions::{Outcome, Submission, SubmitError};
+use crate::submissions::{JourneySave, Outcome, Submission};
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::questions::{error_links, view, QuestionView};
@@ -163,44 +163,31 @@ async fn save_page(
     let at = now();
     let days = state.settings.site.journey_days;
     let expires = at + chrono::Duration::days(days);
-    let consultation_id = ctx.consultation.id;
     let mut response = see_other(page_url(&slug, &next));
-    match &ctx.journey {
-        Some(j) => {
-            let token = j.token.clone();
-            state
-                .db(move |conn| Ok(journey::save_progress(conn, consultation_id, &token, &progress, at, expires)?))
-                .await?;
-        }
-        None => {
-            // The first answer saved: the journey begins now, and with it the cookie.
-            let token = new_token();
-            let row = (token.clone(), ctx.version.id, serde_json::to_string(&progress).expect("progress serialises"));
-            state
-                .db(move |conn| {
-                    Ok(journey::insert(
-                        conn,
-                        &journey::NewJourney {
-                            consultation_id,
-                            token: &row.0,
-                            version_id: row.1,
-                            answers: &row.2,
-                            created_at: at,
-                            updated_at: at,
-                            expires_at: expires,
-                        },
-                    )?)
-                })
-                .await?;
-            let cookie = Cookie::build(COOKIE, token)
-                .path(format!("/consultations/{slug}"))
-                .http_only(true)
-                .secure(state.settings.site.secure_cookies)
-                .same_site(SameSite::Lax)
-                .max_age(time::Duration::days(days))
-                .finish();
-            response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.into()))?;
-        }
+    let (token, begins) = match &ctx.journey {
+        Some(j) => (j.token.clone(), false),
+        // The first answer saved: the journey begins now, and with it the cookie.
+        None => (new_token(), true),
+    };
+    let save = JourneySave {
+        consultation_id: ctx.consultation.id,
+        token: token.clone(),
+        version_id: ctx.version.id,
+        begins,
+        progress: journey::progress_json(&progress),
+        at,
+        expires_at: expires,
+    };
+    state.submitter.save_journey(save).await?;
+    if begins {
+        let cookie = Cookie::build(COOKIE, token)
+            .path(format!("/consultations/{slug}"))
+            .http_only(true)
+            .secure(state.settings.site.secure_cookies)
+            .same_site(SameSite::Lax)
+            .max_age(time::Duration::days(days))
+            .finish();
+        response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.into()))?;
     }
     Ok(response)
 }
@@ -385,26 +372,15 @@ async fn submit(
         entered_by: None,
         idempotency_key: format!("journey:{}", j.token),
         answers: progress.answers,
+        journey: Some(j.token),
     };
-    let key = submission.idempotency_key.clone();
-    let reference = match state.submitter.submit(submission).await {
-        Ok(Outcome::Created { reference } | Outcome::Replayed { reference }) => reference,
-        // Stored before, but the journey was not marked (the process stopped between the two): the stored
-        // response stands.
-        Ok(Outcome::KeyReused) => {
-            let id = ctx.consultation.id;
-            state
-                .db(move |conn| Ok(response::find_by_key(conn, id, &key)?))
-                .await?
-                .map(|(reference, _)| reference)
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a reused journey key has no response")))?
-        }
+    match state.submitter.submit(submission).await {
+        // Stored, and the journey marked submitted in the same transaction. The journey's key stored with other
+        // answers is its own response, sent from another tab before these changes: that one stands.
+        Ok(Outcome::Created { .. } | Outcome::Replayed { .. } | Outcome::KeyReused) => {}
         Ok(Outcome::NotOpen(_)) => return Ok(not_open(&state, &ctx.consultation, &ctx.version, StatusCode::CONFLICT)),
-        Err(SubmitError::Overloaded) => return Err(AppError::Overloaded),
-        Err(SubmitError::Storage(e)) => return Err(AppError::Internal(e)),
-    };
-    let (consultation_id, token) = (ctx.consultation.id, j.token.clone());
-    state.db(move |conn| Ok(journey::mark_submitted(conn, consultation_id, &token, &reference, now())?)).await?;
+        Err(e) => return Err(e.into()),
+    }
     Ok(see_other(format!("/consultations/{slug}/respond/confirmation")))
 }
 
