@@ -5,17 +5,41 @@
 use super::questionnaire::Content;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A consultation as officers write it: what `haveyoursay import` reads and the demo consultations are written
+/// in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Definition {
+    /// The consultation's address name: lowercase letters, digits and single hyphens, like irmp-2027.
+    #[schema(max_length = 80)]
     pub slug: String,
+    /// RFC 3339 (answered in UTC); null or absent while not yet set, as a draft may leave it.
     #[serde(default, with = "utc")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub opens_at: Option<NaiveDateTime>,
+    /// RFC 3339 (answered in UTC); null or absent while not yet set, as a draft may leave it.
     #[serde(default, with = "utc")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub closes_at: Option<NaiveDateTime>,
+    #[schema(value_type = ResultsVisibility)]
     pub results_visibility: String,
     #[serde(flatten)]
     pub content: Content,
+}
+
+// Only the API document uses this type: the value travels as a string, which `auth::Visibility` reads (a test
+// in `web::api::openapi` holds the two to the same values).
+/// Who may see a consultation's results before they are published.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum ResultsVisibility {
+    /// Officers only until the results are published.
+    Officers,
+    /// Officers and cabinet members while open.
+    Cabinet,
+    /// Everyone, live.
+    Public,
 }
 
 /// Times in definitions are RFC 3339 (any offset on the way in, UTC on the way out); stored as UTC.

@@ -5,8 +5,9 @@
 use super::text::Text;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     SingleChoice,
@@ -89,7 +90,7 @@ impl Kind {
 
 /// What a question is for. Profile and equality monitoring questions describe the respondent rather than
 /// their views: cross-tabs break results down by them, and public views suppress their small groups.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
     #[default]
@@ -104,9 +105,10 @@ impl Purpose {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Choice {
     /// Stable: results, exports and routing refer to the option by its key, whatever its label becomes.
+    #[schema(pattern = "^[a-z0-9_]+$")]
     pub key: String,
     pub label: Text,
     /// "Other (please specify)": choosing it asks for a text.
@@ -121,11 +123,14 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Question {
+    /// Stable: answers, results and exports refer to the question by its key.
+    #[schema(pattern = "^[a-z0-9_]+$")]
     pub key: String,
     pub kind: Kind,
     pub prompt: Text,
+    /// Help text shown under the prompt.
     #[serde(default)]
     pub hint: Option<Text>,
     pub required: bool,
@@ -135,14 +140,19 @@ pub struct Question {
     /// A grid's rows (only `key` and `label` apply).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rows: Vec<Choice>,
+    /// Multiple choice: the fewest options a respondent may choose.
     #[serde(default)]
     pub min_selections: Option<i32>,
+    /// Multiple choice: the most options a respondent may choose.
     #[serde(default)]
     pub max_selections: Option<i32>,
+    /// Text: the most characters; when null, 200 for short text and 5000 for long text.
     #[serde(default)]
     pub max_length: Option<i32>,
+    /// Number: the smallest answer allowed.
     #[serde(default)]
     pub min: Option<i64>,
+    /// Number: the largest answer allowed.
     #[serde(default)]
     pub max: Option<i64>,
     #[serde(default, skip_serializing_if = "Purpose::is_default")]
@@ -176,23 +186,25 @@ impl Question {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Section {
+    #[schema(pattern = "^[a-z0-9_]+$")]
     pub key: String,
     pub title: Text,
+    /// Shown above the section's questions, in markdown.
     #[serde(default)]
     pub description: Option<Text>,
     pub questions: Vec<Question>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
     Section,
     Question,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// The target is shown only when the condition holds.
@@ -201,21 +213,26 @@ pub enum Action {
     Skip,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Holds when `question` was shown and its answer (or, for multiple choice, any option chosen) is one of
+/// `any_of`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Condition {
     pub question: String,
     pub any_of: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A routing rule: `show` shows the target (a section or a question, by key) only when the condition holds;
+/// `skip` skips it when the condition holds. Several rules on one target must all allow it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Rule {
     pub target: Target,
+    /// The key of the section or question the rule shows or skips.
     pub key: String,
     pub action: Action,
     pub when: Condition,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Questionnaire {
     pub sections: Vec<Section>,
     #[serde(default)]
@@ -224,7 +241,7 @@ pub struct Questionnaire {
 
 /// What one version of a consultation holds: its words and its questionnaire. The slug, dates and results
 /// policy belong to the consultation and are not versioned.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Content {
     pub title: Text,
     pub summary: Text,

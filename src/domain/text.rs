@@ -82,6 +82,32 @@ impl Serialize for Text {
     }
 }
 
+/// Written by hand, as the serialisation is: a plain string, or the text by language.
+impl utoipa::PartialSchema for Text {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, SchemaType, Type};
+        let by_language = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("en", ObjectBuilder::new().schema_type(Type::String))
+            .property(
+                "cy",
+                ObjectBuilder::new().schema_type([Type::String, Type::Null].into_iter().collect::<SchemaType>()),
+            )
+            .required("en")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        OneOfBuilder::new()
+            .description(Some(
+                "Authored text: a string when only English is given, else an object with the English (\"en\") and \
+                 the Welsh (\"cy\")",
+            ))
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(by_language)
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Text {}
+
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
         #[derive(Deserialize)]

@@ -11,22 +11,28 @@ use super::stats::{percent, wilson95, SMALL_BASE};
 use super::tally::{Tallies, Tally};
 use crate::domain::questionnaire::{Choice, Kind, Question, Questionnaire};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct Report {
+    /// The consultation's slug.
     pub consultation: String,
+    /// Every response stored, over every published version.
     pub responses: i64,
     pub questions: Vec<QuestionResult>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct QuestionResult {
     pub key: String,
     pub kind: Kind,
+    /// The latest version's wording, in English.
     pub prompt: String,
     /// How many answered: the denominator of every percentage.
     pub base: i64,
+    /// How many were routed past it (or answered a version without it).
     pub not_shown: i64,
+    /// How many were shown it and left it blank.
     pub skipped: i64,
     /// The base is under 30: treat percentages with caution.
     pub small_base: bool,
@@ -39,12 +45,14 @@ pub struct QuestionResult {
     pub rows: Vec<RowResult>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct RowResult {
     pub key: String,
     pub label: String,
     pub base: i64,
+    /// How many were routed past it (or answered a version without it).
     pub not_shown: i64,
+    /// How many were shown it and left it blank.
     pub skipped: i64,
     pub small_base: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -52,15 +60,17 @@ pub struct RowResult {
     pub options: Vec<OptionResult>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct OptionResult {
     pub key: String,
     pub label: String,
     /// Respondents choosing the option (for ranking: ranking it first).
     pub count: i64,
     /// `count` as a percentage of the base; null when the base is 0.
+    #[schema(required)]
     pub percent: Option<f64>,
-    /// Wilson score 95% interval of `percent`; null when the base is 0.
+    /// Wilson score 95% interval of `percent`, as [low, high] percentages; null when the base is 0.
+    #[schema(value_type = Option<Vec<f64>>, min_items = 2, max_items = 2, required)]
     pub ci95: Option<[f64; 2]>,
     /// Ranking only: the average position given (1 = first).
     #[serde(skip_serializing_if = "Option::is_none")]

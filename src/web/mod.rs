@@ -216,6 +216,31 @@ pub fn register(r: &mut routes::Router) {
     static_files::routes(r);
 }
 
+/// Whether the service and its database answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    Ok,
+    #[serde(rename = "database unavailable")]
+    DatabaseUnavailable,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct HealthStatus {
+    status: Health,
+}
+
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "health",
+    tag = "service",
+    summary = "Whether the service and its database answer",
+    responses(
+        (status = 200, description = "The database answers", body = HealthStatus),
+        (status = 503, description = "The database does not answer", body = HealthStatus),
+    )
+)]
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let ok = state
         .db(|conn| {
@@ -225,8 +250,8 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         .await
         .is_ok();
     if ok {
-        HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+        HttpResponse::Ok().json(HealthStatus { status: Health::Ok })
     } else {
-        HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"}))
+        HttpResponse::ServiceUnavailable().json(HealthStatus { status: Health::DatabaseUnavailable })
     }
 }

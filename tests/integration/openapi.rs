@@ -1,25 +1,27 @@
 //! The OpenAPI document against the server, as DESIGN.md's "Interfaces that other tools rely on" requires: every
-//! documented operation is exercised, every status the server answers with must be documented for that operation,
-//! the Content-Type must be the documented media type, and the body must validate against the documented schema
-//! for that status. A small JSON Schema checker below covers the keywords the document uses and refuses any it
-//! does not know, so a new keyword cannot quietly go unchecked. Beyond JSON Schema, a response may not carry a
-//! property its schema does not declare (where the schema lists its properties and says nothing of others), so
-//! a field added to the server but not to the document is caught too.
+//! documented operation is exercised, the public ones and the officers' (with tokens of each role); every status
+//! the server answers with must be documented for that operation; the Content-Type must be the documented media
+//! type, the documented headers must be sent, and the body must validate against the documented schema for that
+//! status. Request bodies the server accepts must validate against the documented request schema too. The
+//! document is the one the running server serves, which utoipa makes from the handlers and their types.
 //!
-//! The 503 responses (database down, submission queue full) are documented but not produced here: they need the
-//! database taken away or the writer saturated mid-test, which this suite has no switch for. They are the only
-//! documented statuses left out of the coverage check.
+//! A small JSON Schema checker below covers the keywords the document uses and refuses any it does not know, so
+//! a new keyword cannot quietly go unchecked. Beyond JSON Schema, a body may not carry a property its schema
+//! does not declare (where the schema lists its properties and says nothing of others), so a field added to the
+//! server but not to the document is caught too.
+//!
+//! Documented answers that this suite cannot produce are listed in `NOT_PRODUCED` with the reason; they are the
+//! only documented statuses left out of the coverage check.
 
 use crate::helpers::{spawn_app, TestApp, CLOSED, IRMP, NORTHSHIRE_FIRE};
 use haveyoursay::domain::answers::canonical_json;
 use haveyoursay::domain::questionnaire::Questionnaire;
 use rand::SeedableRng;
+use reqwest::header::HeaderMap;
+use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::Duration;
-
-/// The document as the server embeds it.
-const DOCUMENT: &str = include_str!("../../src/web/api/openapi.json");
 
 /// Every operation `every_documented_operation_answers_as_documented` exercises, as (path template, method).
 /// `the_document_lists_exactly_the_exercised_operations_and_every_api_route` holds this to the document.
@@ -27,17 +29,43 @@ const EXERCISED: &[(&str, &str)] = &[
     ("/healthz", "get"),
     ("/api/openapi.json", "get"),
     ("/api/v1/consultations", "get"),
+    ("/api/v1/consultations", "post"),
     ("/api/v1/consultations/{slug}", "get"),
+    ("/api/v1/consultations/{slug}", "patch"),
     ("/api/v1/consultations/{slug}/definition", "get"),
+    ("/api/v1/consultations/{slug}/definition", "put"),
+    ("/api/v1/consultations/{slug}/publish", "post"),
     ("/api/v1/consultations/{slug}/responses", "post"),
     ("/api/v1/consultations/{slug}/results", "get"),
     ("/api/v1/consultations/{slug}/results/stream", "get"),
 ];
 
-/// Documented statuses that are not produced (see the module comment).
-const NOT_PRODUCED: &[&str] = &["503"];
+/// Documented answers that are not produced, as (path, method, status), `*` for any; each with why not.
+const NOT_PRODUCED: &[(&str, &str, &str, &str)] = &[
+    ("*", "*", "503", "needs the database taken away, or the submission queue full, mid-test"),
+    (
+        "/api/v1/consultations/{slug}/definition",
+        "put",
+        "409",
+        "needs another request to change the draft between this one's read and its write, in one transaction",
+    ),
+];
+
+fn not_produced(path: &str, method: &str, status: &str) -> bool {
+    NOT_PRODUCED.iter().any(|(p, m, s, _)| (*p == "*" || *p == path) && (*m == "*" || *m == method) && *s == status)
+}
 
 const HTTP_METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/// A token of the right shape that no account has.
+const UNKNOWN_TOKEN: &str = "hys_0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The document as the running server serves it.
+async fn served_document(app: &TestApp) -> Value {
+    let r = app.client.get(app.url("/api/openapi.json")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    serde_json::from_str(&r.text().await.unwrap()).expect("the served document is JSON")
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // A small JSON Schema (2020-12, the subset the document uses) checker.
@@ -58,7 +86,7 @@ mod schema {
     /// and says nothing of others. JSON Schema allows them, so `validate` does not report them; but a field the
     /// server adds without documenting it is a change integrations cannot see, so responses are held to this too.
     pub fn undeclared(root: &Value, schema: &Value, instance: &Value, at: &str) -> Vec<String> {
-        let views = views(root, schema, 0);
+        let views = views(root, schema, instance, 0);
         let mut found = Vec::new();
         match instance {
             Value::Object(obj) => {
@@ -88,17 +116,25 @@ mod schema {
         found
     }
 
-    /// `schema` with its `$ref`s followed and its `allOf`s spread out.
-    fn views<'a>(root: &'a Value, schema: &'a Value, depth: usize) -> Vec<&'a Value> {
+    /// `schema` with its `$ref`s followed, its `allOf`s spread out, and of its `oneOf`s and `anyOf`s the
+    /// branches `instance` is valid against (a nullable object is `oneOf` null and the object's schema).
+    fn views<'a>(root: &'a Value, schema: &'a Value, instance: &Value, depth: usize) -> Vec<&'a Value> {
         if depth > 64 {
             return vec![];
         }
         let mut all = vec![schema];
         if let Some(target) = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
-            all.extend(root.pointer(target).map(|t| views(root, t, depth + 1)).unwrap_or_default());
+            all.extend(root.pointer(target).map(|t| views(root, t, instance, depth + 1)).unwrap_or_default());
         }
         for sub in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
-            all.extend(views(root, sub, depth + 1));
+            all.extend(views(root, sub, instance, depth + 1));
+        }
+        for keyword in ["oneOf", "anyOf"] {
+            for sub in schema.get(keyword).and_then(Value::as_array).into_iter().flatten() {
+                if validate(root, sub, "#", instance).is_empty() {
+                    all.extend(views(root, sub, instance, depth + 1));
+                }
+            }
         }
         all
     }
@@ -260,6 +296,21 @@ mod schema {
                             }
                         }
                     }
+                    "minimum" | "maximum" => {
+                        if let (Some(n), Some(limit)) = (v.as_f64(), s.as_f64()) {
+                            if (keyword == "minimum" && n < limit) || (keyword == "maximum" && n > limit) {
+                                self.fail(at, &sk, format!("{n} is past the {keyword} {limit}"));
+                            }
+                        }
+                    }
+                    "propertyNames" => {
+                        if let Some(obj) = v.as_object() {
+                            for name in obj.keys() {
+                                let name_at = format!("{at}/{}", escape(name));
+                                self.check(s, &sk, &Value::String(name.clone()), &name_at);
+                            }
+                        }
+                    }
                     "minLength" | "maxLength" => {
                         if let (Some(text), Some(limit)) = (v.as_str(), s.as_u64()) {
                             let n = text.chars().count() as u64;
@@ -316,18 +367,27 @@ mod schema {
                             }
                         }
                     }
-                    "format" => {
-                        if let Some(text) = v.as_str() {
-                            match s.as_str() {
-                                Some("date-time") => {
-                                    if let Err(e) = chrono::DateTime::parse_from_rfc3339(text) {
-                                        self.fail(at, &sk, format!("{text:?} is not an RFC 3339 date-time: {e}"));
-                                    }
-                                }
-                                _ => self.fail(at, &sk, format!("the checker does not know the format {s}")),
+                    // A format applies to values of its type only, as in JSON Schema; the checker asserts each.
+                    "format" => match (s.as_str(), v) {
+                        (Some("date-time"), Value::String(text)) => {
+                            if let Err(e) = chrono::DateTime::parse_from_rfc3339(text) {
+                                self.fail(at, &sk, format!("{text:?} is not an RFC 3339 date-time: {e}"));
                             }
                         }
-                    }
+                        // The range of an integer; a number that is no integer is left to `type`.
+                        (Some("int32"), Value::Number(n)) if n.is_i64() || n.is_u64() => {
+                            if n.as_i64().is_none_or(|i| i32::try_from(i).is_err()) {
+                                self.fail(at, &sk, format!("{n} is not a 32-bit integer"));
+                            }
+                        }
+                        (Some("int64"), Value::Number(n)) if n.is_u64() && !n.is_i64() => {
+                            self.fail(at, &sk, format!("{n} is not a 64-bit integer"));
+                        }
+                        // Every JSON number serde_json reads is a double.
+                        (Some("double" | "float"), _) => {}
+                        (Some("date-time" | "int32" | "int64"), _) => {}
+                        _ => self.fail(at, &sk, format!("the checker does not know the format {s}")),
+                    },
                     other => self.fail(at, &sk, format!("the checker does not support the keyword {other:?}")),
                 }
             }
@@ -493,15 +553,16 @@ impl Conformance {
     }
 
     /// Checks one answer: the operation is in `EXERCISED`, the status is the one the test expected and is
-    /// documented, the media type is the documented one, and the body validates against that status's schema.
-    /// `data` is what the body schema is applied to (the body, or for an event stream, one event's data).
-    /// Returns the body parsed as JSON when the documented media type is JSON.
+    /// documented, the media type is the documented one, the documented headers are sent, and the body
+    /// validates against that status's schema (a problem's `status` being the answer's). `body` is what the
+    /// schema is applied to (the body, or for an event stream, one event's data). Returns the body parsed as
+    /// JSON when the documented media type is JSON.
     fn record(
         &mut self,
         (path, method): (&str, &str),
         expected: u16,
         status: u16,
-        content_type: &str,
+        headers: &HeaderMap,
         body: &str,
     ) -> Value {
         let op = format!("{} {path} → {status}", method.to_uppercase());
@@ -524,6 +585,12 @@ impl Conformance {
             ));
             return Value::Null;
         };
+        for name in response["headers"].as_object().into_iter().flat_map(|h| h.keys()) {
+            if !headers.contains_key(name.as_str()) {
+                self.failures.push(format!("{op}: the documented header {name} was not sent"));
+            }
+        }
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
         let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         let content = response["content"].as_object().cloned().unwrap_or_default();
         let Some(documented) = content.get(&media) else {
@@ -548,6 +615,9 @@ impl Conformance {
         } else {
             Value::String(body.to_string())
         };
+        if media == "application/problem+json" && instance["status"] != status {
+            self.failures.push(format!("{op}: the problem's status is {}", instance["status"]));
+        }
         let mut errors = schema::validate(&self.doc, &documented["schema"], &pointer, &instance);
         errors.extend(schema::undeclared(&self.doc, &documented["schema"], &instance, ""));
         self.failures.extend(errors.into_iter().map(|e| format!("{op}: {e}")));
@@ -556,12 +626,13 @@ impl Conformance {
 
     async fn exchange(&mut self, operation: (&str, &str), expected: u16, r: reqwest::Response) -> Value {
         let status = r.status().as_u16();
-        let content_type = content_type(&r);
+        let headers = r.headers().clone();
         let body = r.text().await.expect("the body reads");
-        self.record(operation, expected, status, &content_type, &body)
+        self.record(operation, expected, status, &headers, &body)
     }
 
-    /// Checks a request body the test sends as valid against the documented request body schema.
+    /// Checks a JSON request body the test sends, and the server accepts, against the documented request body
+    /// schema, undeclared properties included.
     fn request_body(&mut self, (path, method): (&str, &str), body: &Value) {
         let schema = self
             .operation(path, method)
@@ -573,7 +644,8 @@ impl Conformance {
         };
         let pointer =
             format!("#/paths/{}/{method}/requestBody/content/application~1json/schema", path.replace('/', "~1"));
-        let errors = schema::validate(&self.doc, &schema, &pointer, body);
+        let mut errors = schema::validate(&self.doc, &schema, &pointer, body);
+        errors.extend(schema::undeclared(&self.doc, &schema, body, ""));
         self.failures.extend(
             errors
                 .into_iter()
@@ -581,30 +653,34 @@ impl Conformance {
         );
     }
 
-    /// A results stream: status and media type as for any answer; then the first event must be named `results`
-    /// and its data must validate as `Results` (the stream's documented schema is only `type: string`, and its
-    /// description says each event's data is a Results document).
-    async fn stream(&mut self, slug: &str, expected: u16, app: &TestApp) {
+    /// A results stream: status, headers and media type as for any answer; then the first event must be named
+    /// `results` and its data must validate as the `Report` the operation's description names (the stream's
+    /// schema itself is only `type: string`).
+    async fn stream(&mut self, slug: &str, token: Option<&str>, expected: u16, app: &TestApp) {
         let operation = ("/api/v1/consultations/{slug}/results/stream", "get");
-        let mut r =
-            app.client.get(app.url(&format!("/api/v1/consultations/{slug}/results/stream"))).send().await.unwrap();
+        let path = format!("/api/v1/consultations/{slug}/results/stream");
+        let mut r = send(app, Method::GET, &path, token, None).await;
         let status = r.status().as_u16();
-        let content_type = content_type(&r);
-        if status != 200 || !content_type.starts_with("text/event-stream") {
+        let headers = r.headers().clone();
+        if status != 200 || !content_type(&r).starts_with("text/event-stream") {
             self.exchange(operation, expected, r).await;
             return;
         }
         let (name, data) = first_event(&mut r).await;
-        self.record(operation, expected, status, &content_type, &data);
+        self.record(operation, expected, status, &headers, &data);
         if name.as_deref() != Some("results") {
             self.failures
                 .push(format!("GET {} (slug {slug}): the first event is named {name:?}, not \"results\"", operation.0));
         }
+        let described = self.operation(operation.0, operation.1).and_then(|o| o["description"].as_str());
+        if !described.is_some_and(|d| d.contains("Report")) {
+            self.failures.push(format!("GET {}: the description does not name the events' schema", operation.0));
+        }
         match serde_json::from_str::<Value>(&data) {
             Ok(results) => {
-                let results_schema = &self.doc["components"]["schemas"]["Results"];
-                let mut errors = schema::validate(&self.doc, results_schema, "#/components/schemas/Results", &results);
-                errors.extend(schema::undeclared(&self.doc, results_schema, &results, ""));
+                let report = json!({"$ref": "#/components/schemas/Report"});
+                let mut errors = schema::validate(&self.doc, &report, "#", &results);
+                errors.extend(schema::undeclared(&self.doc, &report, &results, ""));
                 self.failures.extend(
                     errors.into_iter().map(|e| format!("GET {} (slug {slug}) first event's data: {e}", operation.0)),
                 );
@@ -659,7 +735,42 @@ fn valid_body(q: &Questionnaire, seed: u64) -> Value {
     json!({ "answers": serde_json::from_str::<Value>(&canonical_json(&answers)).unwrap() })
 }
 
-async fn post(app: &TestApp, slug: &str, key: Option<&str>, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+/// A request with an optional bearer token and an optional body, given with its media type.
+async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<(&str, Vec<u8>)>,
+) -> reqwest::Response {
+    let mut request = app.client.request(method, app.url(path));
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    if let Some((content_type, bytes)) = body {
+        request = request.header("content-type", content_type).body(bytes);
+    }
+    request.send().await.expect("the server answers")
+}
+
+/// A JSON body.
+fn json_body(v: &Value) -> Option<(&'static str, Vec<u8>)> {
+    Some(("application/json", serde_json::to_vec(v).unwrap()))
+}
+
+/// A body larger than the server takes.
+fn huge_body() -> Option<(&'static str, Vec<u8>)> {
+    Some(("application/json", format!(r#"{{"answers": {{"name": "{}"}}}}"#, "x".repeat(1024 * 1024)).into_bytes()))
+}
+
+async fn post_response(
+    app: &TestApp,
+    slug: &str,
+    key: Option<&str>,
+    token: Option<&str>,
+    content_type: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
     let mut request = app
         .client
         .post(app.url(&format!("/api/v1/consultations/{slug}/responses")))
@@ -667,6 +778,9 @@ async fn post(app: &TestApp, slug: &str, key: Option<&str>, content_type: &str, 
         .body(body);
     if let Some(key) = key {
         request = request.header("Idempotency-Key", key);
+    }
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Bearer {token}"));
     }
     request.send().await.expect("POST answers")
 }
@@ -689,102 +803,232 @@ async fn create_officers_only(app: &TestApp, slug: &str) {
 // The tests.
 // ---------------------------------------------------------------------------------------------------------------
 
+async fn get(app: &TestApp, path: &str, token: Option<&str>) -> reqwest::Response {
+    send(app, Method::GET, path, token, None).await
+}
+
 #[tokio::test]
 async fn every_documented_operation_answers_as_documented() {
     let app = spawn_app().await;
     create_officers_only(&app, "officers-only").await;
+    // The accounts whose tokens the officers' operations are tried with. The IRMP consultation is the fire and
+    // rescue service's; the closed one is the county council's.
+    for (email, role, organisation) in [
+        ("officer@example.org", "officer", Some(NORTHSHIRE_FIRE)),
+        ("analyst@example.org", "analyst", Some(NORTHSHIRE_FIRE)),
+        ("cabinet@example.org", "cabinet", Some(NORTHSHIRE_FIRE)),
+        ("elsewhere@example.org", "officer", Some("Another Council")),
+        ("admin@example.org", "admin", None),
+    ] {
+        app.add_user(email, role, organisation).await;
+    }
+    let officer = app.token_for("officer@example.org").await;
+    let analyst = app.token_for("analyst@example.org").await;
+    let cabinet = app.token_for("cabinet@example.org").await;
+    let elsewhere = app.token_for("elsewhere@example.org").await;
+    let admin = app.token_for("admin@example.org").await;
 
-    // The document itself, as served: the same as the file, and an answer like any other.
-    let r = app.client.get(app.url("/api/openapi.json")).send().await.unwrap();
-    let (status, served_type) = (r.status().as_u16(), content_type(&r));
+    // The document itself, as served: an answer like any other.
+    let openapi = ("/api/openapi.json", "get");
+    let r = get(&app, "/api/openapi.json", None).await;
+    let (status, headers) = (r.status().as_u16(), r.headers().clone());
     let text = r.text().await.unwrap();
     let doc: Value = serde_json::from_str(&text).expect("the served document is JSON");
-    assert_eq!(doc, serde_json::from_str::<Value>(DOCUMENT).unwrap(), "the server serves the document in src/");
     let mut c = Conformance { doc, exercised: BTreeSet::new(), failures: Vec::new() };
-    c.record(("/api/openapi.json", "get"), 200, status, &served_type, &text);
+    c.record(openapi, 200, status, &headers, &text);
+    c.exchange(openapi, 401, get(&app, "/api/openapi.json", Some(UNKNOWN_TOKEN)).await).await;
 
-    let get = |path: String| app.client.get(app.url(&path)).send();
-    c.exchange(("/healthz", "get"), 200, get("/healthz".into()).await.unwrap()).await;
-    c.exchange(("/api/v1/consultations", "get"), 200, get("/api/v1/consultations".into()).await.unwrap()).await;
+    c.exchange(("/healthz", "get"), 200, get(&app, "/healthz", None).await).await;
+    let list = ("/api/v1/consultations", "get");
+    c.exchange(list, 200, get(&app, "/api/v1/consultations", None).await).await;
+    c.exchange(list, 200, get(&app, "/api/v1/consultations", Some(&cabinet)).await).await;
+    c.exchange(list, 401, get(&app, "/api/v1/consultations", Some(UNKNOWN_TOKEN)).await).await;
 
     let show = ("/api/v1/consultations/{slug}", "get");
     let mut questionnaires = Vec::new();
     for slug in [IRMP, CLOSED, "officers-only"] {
-        let body = c.exchange(show, 200, get(format!("/api/v1/consultations/{slug}")).await.unwrap()).await;
+        let body = c.exchange(show, 200, get(&app, &format!("/api/v1/consultations/{slug}"), None).await).await;
         questionnaires.push(serde_json::from_value::<Questionnaire>(body).expect("the questionnaire reads"));
     }
-    c.exchange(show, 404, get("/api/v1/consultations/no-such-consultation".into()).await.unwrap()).await;
+    c.exchange(show, 404, get(&app, "/api/v1/consultations/no-such-consultation", None).await).await;
+    c.exchange(show, 401, get(&app, &format!("/api/v1/consultations/{IRMP}"), Some("hys_not-a-token")).await).await;
 
     let submit = ("/api/v1/consultations/{slug}/responses", "post");
     let json_type = "application/json";
     let body = valid_body(&questionnaires[0], 1);
     c.request_body(submit, &body);
     let bytes = serde_json::to_vec(&body).unwrap();
-    c.exchange(submit, 201, post(&app, IRMP, Some("openapi-1"), json_type, bytes.clone()).await).await;
-    c.exchange(submit, 200, post(&app, IRMP, Some("openapi-1"), json_type, bytes.clone()).await).await;
+    let post = |key: &'static str, token: Option<&str>, content_type: &'static str, body: Vec<u8>| {
+        let token = token.map(str::to_string);
+        let app = &app;
+        async move { post_response(app, IRMP, Some(key), token.as_deref(), content_type, body).await }
+    };
+    c.exchange(submit, 201, post("openapi-1", None, json_type, bytes.clone()).await).await;
+    c.exchange(submit, 200, post("openapi-1", None, json_type, bytes.clone()).await).await;
     let other = valid_body(&questionnaires[0], 2);
     assert_ne!(other, body);
     c.request_body(submit, &other);
     let other = serde_json::to_vec(&other).unwrap();
-    c.exchange(submit, 422, post(&app, IRMP, Some("openapi-1"), json_type, other).await).await;
+    c.exchange(submit, 422, post("openapi-1", None, json_type, other).await).await;
     let invalid = br#"{"answers": {"support_closer_working": "not_an_option"}}"#.to_vec();
-    c.exchange(submit, 422, post(&app, IRMP, Some("openapi-2"), json_type, invalid).await).await;
-    c.exchange(submit, 400, post(&app, IRMP, None, json_type, bytes.clone()).await).await;
+    c.exchange(submit, 422, post("openapi-2", None, json_type, invalid).await).await;
+    c.exchange(submit, 400, post_response(&app, IRMP, None, None, json_type, bytes.clone()).await).await;
     let malformed = br#"{"answers": {"#.to_vec();
-    c.exchange(submit, 400, post(&app, IRMP, Some("openapi-3"), json_type, malformed).await).await;
+    c.exchange(submit, 400, post("openapi-3", None, json_type, malformed).await).await;
     let unknown = "no-such-consultation";
-    c.exchange(submit, 404, post(&app, unknown, Some("openapi-4"), json_type, bytes.clone()).await).await;
+    let missing = post_response(&app, unknown, Some("openapi-4"), None, json_type, bytes.clone()).await;
+    c.exchange(submit, 404, missing).await;
     let closed = valid_body(&questionnaires[1], 3);
     c.request_body(submit, &closed);
     let closed = serde_json::to_vec(&closed).unwrap();
-    c.exchange(submit, 409, post(&app, CLOSED, Some("openapi-5"), json_type, closed).await).await;
-    let huge = format!(r#"{{"answers": {{"name": "{}"}}}}"#, "x".repeat(1024 * 1024)).into_bytes();
-    c.exchange(submit, 413, post(&app, IRMP, Some("openapi-6"), json_type, huge).await).await;
-    c.exchange(submit, 415, post(&app, IRMP, Some("openapi-7"), "text/plain", bytes.clone()).await).await;
+    c.exchange(submit, 409, post_response(&app, CLOSED, Some("openapi-5"), None, json_type, closed).await).await;
+    let huge = huge_body().unwrap().1;
+    c.exchange(submit, 413, post("openapi-6", None, json_type, huge).await).await;
+    c.exchange(submit, 415, post("openapi-7", None, "text/plain", bytes.clone()).await).await;
+    c.exchange(submit, 401, post("openapi-8", Some(UNKNOWN_TOKEN), json_type, bytes.clone()).await).await;
+    // An officer keys in a paper response: the channel needs a token, of a role that keys responses, of the
+    // consultation's organisation, and a channel that is keyed.
+    let mut keyed = valid_body(&questionnaires[0], 4);
+    keyed["channel"] = json!("paper");
+    c.request_body(submit, &keyed);
+    let keyed_bytes = serde_json::to_vec(&keyed).unwrap();
+    c.exchange(submit, 201, post("openapi-keyed-1", Some(&officer), json_type, keyed_bytes.clone()).await).await;
+    c.exchange(submit, 401, post("openapi-keyed-2", None, json_type, keyed_bytes.clone()).await).await;
+    c.exchange(submit, 403, post("openapi-keyed-3", Some(&analyst), json_type, keyed_bytes.clone()).await).await;
+    c.exchange(submit, 404, post("openapi-keyed-4", Some(&elsewhere), json_type, keyed_bytes).await).await;
+    keyed["channel"] = json!("api");
+    let not_keyed = serde_json::to_vec(&keyed).unwrap();
+    c.exchange(submit, 422, post("openapi-keyed-5", Some(&officer), json_type, not_keyed).await).await;
 
     let results = ("/api/v1/consultations/{slug}/results", "get");
     for slug in [IRMP, CLOSED] {
-        c.exchange(results, 200, get(format!("/api/v1/consultations/{slug}/results")).await.unwrap()).await;
+        c.exchange(results, 200, get(&app, &format!("/api/v1/consultations/{slug}/results"), None).await).await;
     }
-    c.exchange(results, 403, get("/api/v1/consultations/officers-only/results".into()).await.unwrap()).await;
-    c.exchange(results, 404, get("/api/v1/consultations/no-such-consultation/results".into()).await.unwrap()).await;
+    c.exchange(results, 403, get(&app, "/api/v1/consultations/officers-only/results", None).await).await;
+    let missing = get(&app, "/api/v1/consultations/no-such-consultation/results", None).await;
+    c.exchange(results, 404, missing).await;
+    let refused = get(&app, &format!("/api/v1/consultations/{IRMP}/results"), Some(UNKNOWN_TOKEN)).await;
+    c.exchange(results, 401, refused).await;
 
-    for (slug, status) in [(IRMP, 200), (CLOSED, 200), ("officers-only", 403), ("no-such-consultation", 404)] {
-        c.stream(slug, status, &app).await;
+    for (slug, token, status) in [
+        (IRMP, None, 200),
+        (CLOSED, None, 200),
+        ("officers-only", None, 403),
+        ("no-such-consultation", None, 404),
+        (IRMP, Some(UNKNOWN_TOKEN), 401),
+    ] {
+        c.stream(slug, token, status, &app).await;
     }
 
-    // The officers' API, with tokens: the definition, draft or published.
+    // The officers' API. The definition, draft or published:
     let definition = ("/api/v1/consultations/{slug}/definition", "get");
-    app.add_user("analyst@example.org", "analyst", Some(NORTHSHIRE_FIRE)).await;
-    app.add_user("cabinet@example.org", "cabinet", Some(NORTHSHIRE_FIRE)).await;
-    let analyst = app.token_for("analyst@example.org").await;
-    let cabinet = app.token_for("cabinet@example.org").await;
-    app.add_user("admin@example.org", "admin", None).await;
-    let admin = app.token_for("admin@example.org").await;
-    let with_token = |slug: &str, token: Option<&str>| {
-        let mut request = app.client.get(app.url(&format!("/api/v1/consultations/{slug}/definition")));
-        if let Some(token) = token {
-            request = request.header("Authorization", format!("Bearer {token}"));
-        }
-        request.send()
-    };
-    // The closed one is the county council's: an admin's token sees it.
-    for (slug, token) in [(IRMP, &analyst), (CLOSED, &admin)] {
-        c.exchange(definition, 200, with_token(slug, Some(token)).await.unwrap()).await;
-    }
-    c.exchange(definition, 401, with_token(IRMP, None).await.unwrap()).await;
-    c.exchange(definition, 401, with_token(IRMP, Some("hys_not-a-token")).await.unwrap()).await;
-    c.exchange(definition, 403, with_token(IRMP, Some(&cabinet)).await.unwrap()).await;
-    c.exchange(definition, 404, with_token("officers-only", Some(&analyst)).await.unwrap()).await;
-    c.exchange(definition, 404, with_token("no-such-consultation", Some(&analyst)).await.unwrap()).await;
+    let of = |slug: &str| format!("/api/v1/consultations/{slug}/definition");
+    let irmp = c.exchange(definition, 200, get(&app, &of(IRMP), Some(&analyst)).await).await;
+    c.exchange(definition, 200, get(&app, &of(CLOSED), Some(&admin)).await).await;
+    c.exchange(definition, 401, get(&app, &of(IRMP), None).await).await;
+    c.exchange(definition, 401, get(&app, &of(IRMP), Some("hys_not-a-token")).await).await;
+    c.exchange(definition, 403, get(&app, &of(IRMP), Some(&cabinet)).await).await;
+    c.exchange(definition, 404, get(&app, &of("officers-only"), Some(&analyst)).await).await;
+    c.exchange(definition, 404, get(&app, &of("no-such-consultation"), Some(&analyst)).await).await;
 
-    // Every documented status of every operation was produced, but those that cannot be (see the module comment).
+    // A new draft from the IRMP definition under another slug, then replaced, scheduled and published.
+    let create = ("/api/v1/consultations", "post");
+    let mut draft = irmp.clone();
+    draft["slug"] = json!("openapi-draft");
+    draft["title"] = json!("A consultation the OpenAPI test made");
+    c.request_body(create, &draft);
+    let new = "/api/v1/consultations";
+    let created = c.exchange(create, 201, send(&app, Method::POST, new, Some(&officer), json_body(&draft)).await).await;
+    assert_eq!(created["slug"], "openapi-draft");
+    c.exchange(create, 409, send(&app, Method::POST, new, Some(&officer), json_body(&draft)).await).await;
+    c.exchange(create, 401, send(&app, Method::POST, new, None, json_body(&draft)).await).await;
+    c.exchange(create, 403, send(&app, Method::POST, new, Some(&analyst), json_body(&draft)).await).await;
+    let twice = "/api/v1/consultations?organisation=a&organisation=b";
+    c.exchange(create, 400, send(&app, Method::POST, twice, Some(&admin), json_body(&draft)).await).await;
+    c.exchange(create, 413, send(&app, Method::POST, new, Some(&officer), huge_body()).await).await;
+    let as_text = Some(("text/plain", serde_json::to_vec(&draft).unwrap()));
+    c.exchange(create, 415, send(&app, Method::POST, new, Some(&officer), as_text).await).await;
+    let mut invalid = draft.clone();
+    invalid["results_visibility"] = json!("everyone");
+    invalid["colour"] = json!("red");
+    let problem =
+        c.exchange(create, 422, send(&app, Method::POST, new, Some(&officer), json_body(&invalid)).await).await;
+    assert!(problem["problems"].as_array().is_some_and(|p| p.len() == 2), "each problem named: {problem}");
+    c.exchange(definition, 200, get(&app, &of("openapi-draft"), Some(&officer)).await).await;
+
+    let replace = ("/api/v1/consultations/{slug}/definition", "put");
+    let path = of("openapi-draft");
+    let mut changed = draft.clone();
+    changed["summary"] = json!({"en": "Changed by a PUT", "cy": "Newidiwyd gan PUT"});
+    c.request_body(replace, &changed);
+    let replaced =
+        c.exchange(replace, 200, send(&app, Method::PUT, &path, Some(&officer), json_body(&changed)).await).await;
+    assert_eq!(replaced["slug"], "openapi-draft");
+    c.exchange(replace, 401, send(&app, Method::PUT, &path, None, json_body(&changed)).await).await;
+    c.exchange(replace, 403, send(&app, Method::PUT, &path, Some(&analyst), json_body(&changed)).await).await;
+    c.exchange(replace, 404, send(&app, Method::PUT, &path, Some(&elsewhere), json_body(&changed)).await).await;
+    c.exchange(replace, 413, send(&app, Method::PUT, &path, Some(&officer), huge_body()).await).await;
+    let as_text = Some(("text/plain", serde_json::to_vec(&changed).unwrap()));
+    c.exchange(replace, 415, send(&app, Method::PUT, &path, Some(&officer), as_text).await).await;
+    let mut moved = changed.clone();
+    moved["slug"] = json!("another-slug");
+    c.exchange(replace, 422, send(&app, Method::PUT, &path, Some(&officer), json_body(&moved)).await).await;
+    // The draft, with its Welsh summary, reads back as the schema says.
+    c.exchange(definition, 200, get(&app, &path, Some(&officer)).await).await;
+
+    let patch = ("/api/v1/consultations/{slug}", "patch");
+    let path = "/api/v1/consultations/openapi-draft";
+    let now = chrono::Utc::now();
+    let time = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let schedule = json!({
+        "opens_at": time(now - chrono::Duration::days(1)),
+        "closes_at": time(now + chrono::Duration::days(10)),
+        "results_visibility": "cabinet",
+    });
+    c.request_body(patch, &schedule);
+    let scheduled =
+        c.exchange(patch, 200, send(&app, Method::PATCH, path, Some(&officer), json_body(&schedule)).await).await;
+    assert_eq!(scheduled["status"], "draft");
+    assert!(scheduled["warnings"].as_array().is_some_and(|w| !w.is_empty()), "ten days is short: {scheduled}");
+    let not_object = Some((json_type, b"[1]".to_vec()));
+    c.exchange(patch, 400, send(&app, Method::PATCH, path, Some(&officer), not_object).await).await;
+    c.exchange(patch, 401, send(&app, Method::PATCH, path, None, json_body(&schedule)).await).await;
+    c.exchange(patch, 403, send(&app, Method::PATCH, path, Some(&analyst), json_body(&schedule)).await).await;
+    c.exchange(patch, 404, send(&app, Method::PATCH, path, Some(&elsewhere), json_body(&schedule)).await).await;
+    c.exchange(patch, 413, send(&app, Method::PATCH, path, Some(&officer), huge_body()).await).await;
+    let as_text = Some(("text/plain", serde_json::to_vec(&schedule).unwrap()));
+    c.exchange(patch, 415, send(&app, Method::PATCH, path, Some(&officer), as_text).await).await;
+    let wrong = json!({"opens_at": "next tuesday", "colour": "red"});
+    let problem =
+        c.exchange(patch, 422, send(&app, Method::PATCH, path, Some(&officer), json_body(&wrong)).await).await;
+    assert!(problem["problems"].as_array().is_some_and(|p| p.len() == 2), "each problem named: {problem}");
+
+    let publish = ("/api/v1/consultations/{slug}/publish", "post");
+    let path = "/api/v1/consultations/openapi-draft/publish";
+    let published = c.exchange(publish, 200, send(&app, Method::POST, path, Some(&officer), None).await).await;
+    assert_eq!(published["version"], 1);
+    // Nothing is left to publish.
+    c.exchange(publish, 422, send(&app, Method::POST, path, Some(&officer), None).await).await;
+    c.exchange(publish, 401, send(&app, Method::POST, path, None, None).await).await;
+    c.exchange(publish, 403, send(&app, Method::POST, path, Some(&analyst), None).await).await;
+    c.exchange(publish, 404, send(&app, Method::POST, path, Some(&elsewhere), None).await).await;
+
+    // Published, it is open to residents, and its stage follows from its times.
+    c.exchange(show, 200, get(&app, "/api/v1/consultations/openapi-draft", None).await).await;
+    let public = json!({"results_visibility": "public"});
+    c.request_body(patch, &public);
+    let path = "/api/v1/consultations/openapi-draft";
+    let scheduled =
+        c.exchange(patch, 200, send(&app, Method::PATCH, path, Some(&admin), json_body(&public)).await).await;
+    assert_eq!(scheduled["status"], "open");
+
+    // Every documented status of every operation was produced, but those that cannot be (see NOT_PRODUCED).
     let mut documented = BTreeSet::new();
     for (path, item) in c.doc["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap().iter().filter(|(m, _)| HTTP_METHODS.contains(&m.as_str()))
         {
             for status in operation["responses"].as_object().unwrap().keys() {
-                if !NOT_PRODUCED.contains(&status.as_str()) {
+                if !not_produced(path, method, status) {
                     documented.insert((path.clone(), method.clone(), status.clone()));
                 }
             }
@@ -803,9 +1047,10 @@ async fn every_documented_operation_answers_as_documented() {
     assert!(c.failures.is_empty(), "the server and the OpenAPI document disagree:\n  {}", c.failures.join("\n  "));
 }
 
-#[test]
-fn the_document_lists_exactly_the_exercised_operations_and_every_api_route() {
-    let doc: Value = serde_json::from_str(DOCUMENT).expect("the document is JSON");
+#[tokio::test]
+async fn the_document_lists_exactly_the_exercised_operations_and_every_api_route() {
+    let app = spawn_app().await;
+    let doc = served_document(&app).await;
     let mut documented = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for method in item.as_object().expect("a path item").keys() {
@@ -820,22 +1065,32 @@ fn the_document_lists_exactly_the_exercised_operations_and_every_api_route() {
         "every documented operation is exercised by every_documented_operation_answers_as_documented, and nothing else"
     );
 
-    // The routes the server registers for the API (and /healthz), from its own route table: each must be
-    // documented.
-    let routes: Vec<(String, String)> = haveyoursay::web::routes::table()
+    // The routes the server registers for the API (and /healthz), from its own route table: exactly the
+    // documented operations.
+    let routes: BTreeSet<(String, String)> = haveyoursay::web::routes::table()
         .into_iter()
         .filter(|r| r.path.starts_with("/api/") || r.path == "/healthz")
         .map(|r| (r.path.to_string(), r.method.as_str().to_ascii_lowercase()))
         .collect();
-    assert!(routes.len() >= documented.len(), "the route table has too few API routes: {routes:?}");
-    for route in &routes {
-        assert!(
-            documented.contains(route),
-            "the server routes {} {} but the document does not describe it",
-            route.1,
-            route.0
-        );
+    let undocumented: Vec<_> = routes.difference(&documented).collect();
+    assert!(undocumented.is_empty(), "the server routes these, which the document does not describe: {undocumented:?}");
+    let unrouted: Vec<_> = documented.difference(&routes).collect();
+    assert!(unrouted.is_empty(), "the document describes these, which the server does not route: {unrouted:?}");
+
+    // Each operation that needs a token says so, and only those: the route table's rule is the truth.
+    for r in haveyoursay::web::routes::table().into_iter().filter(|r| r.path.starts_with("/api/")) {
+        let operation = &doc["paths"][r.path][r.method.as_str().to_ascii_lowercase()];
+        let security = operation["security"].as_array().cloned().unwrap_or_default();
+        let needs_token = matches!(r.access, haveyoursay::web::routes::Access::Api(_));
+        let optional = security.iter().any(|s| s.as_object().is_some_and(|o| o.is_empty()));
+        let bearer = security.iter().any(|s| s.get("bearer").is_some());
+        assert_eq!(needs_token, bearer && !optional, "{} {}: security {security:?}", r.method, r.path);
+        if needs_token {
+            assert!(operation["responses"].get("403").is_some(), "{} {} documents 403", r.method, r.path);
+        }
+        assert!(operation["responses"].get("401").is_some(), "{} {} documents 401", r.method, r.path);
     }
+    assert!(doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer", "{}", doc["components"]);
 }
 
 #[test]
@@ -872,85 +1127,127 @@ fn the_pattern_matcher_matches_the_documents_patterns() {
     assert!(pattern::is_match("^\\d+$", "1").is_err());
 }
 
+/// Schemas of the shapes utoipa writes, for testing the checker apart from the document it checks.
+fn fixture() -> Value {
+    json!({"components": {"schemas": {
+        "Reference": {"type": "object", "required": ["reference"],
+            "properties": {"reference": {"type": "string", "pattern": "^HYS-[2-9A-Z]{4}-[2-9A-Z]{4}$"}}},
+        "Phase": {"type": "string", "enum": ["forthcoming", "open", "closed"]},
+        "Summary": {"type": "object", "description": "A summary", "required": ["slug", "status", "opens_at"],
+            "properties": {
+                "slug": {"type": "string", "maxLength": 80},
+                "status": {"$ref": "#/components/schemas/Phase", "description": "Where it stands"},
+                "opens_at": {"type": ["string", "null"], "format": "date-time"},
+                "count": {"type": "integer", "format": "int32", "minimum": 0}}},
+        "Text": {"oneOf": [{"type": "string"}, {"type": "object", "required": ["en"], "additionalProperties": false,
+            "properties": {"en": {"type": "string"}, "cy": {"type": ["string", "null"]}}}]},
+        "Detail": {"allOf": [{"$ref": "#/components/schemas/Summary"}, {"type": "object", "required": ["version"],
+            "properties": {
+                "version": {"type": "integer", "format": "int64"},
+                "hint": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Text"}]},
+                "child": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Reference"}]}}}]},
+        "Body": {"type": "object", "required": ["answers"], "additionalProperties": false, "properties": {
+            "answers": {"type": "object", "propertyNames": {"type": "string", "pattern": "^[a-z_]+$"},
+                "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "integer", "format": "int64"},
+                    {"type": "array", "items": {"type": "string"}}, {"type": "null"}]}}}},
+        "Interval": {"type": ["array", "null"], "items": {"type": "number", "format": "double"},
+            "minItems": 2, "maxItems": 2},
+    }}})
+}
+
 #[test]
 fn the_schema_checker_finds_what_is_wrong() {
-    let doc: Value = serde_json::from_str(DOCUMENT).unwrap();
+    let doc = fixture();
     let check = |name: &str, v: Value| {
         schema::validate(&doc, &json!({"$ref": format!("#/components/schemas/{name}")}), "#", &v)
     };
+    let undeclared = |name: &str, v: &Value| {
+        schema::undeclared(&doc, &json!({"$ref": format!("#/components/schemas/{name}")}), v, "")
+    };
+    let none = Vec::<String>::new();
 
-    assert_eq!(check("Reference", json!({"reference": "HYS-7KQ3-M9XP"})), Vec::<String>::new());
+    assert_eq!(check("Reference", json!({"reference": "HYS-7KQ3-M9XP"})), none);
     let errors = check("Reference", json!({"reference": "HYS-7KQ3"}));
     assert!(errors.len() == 1 && errors[0].contains("/reference") && errors[0].contains("pattern"), "{errors:?}");
     assert_eq!(check("Reference", json!({})).len(), 1);
 
-    let summary =
-        json!({"slug": "s", "title": "t", "status": "open", "opens_at": "2027-01-01T00:00:00Z", "closes_at": null});
-    assert_eq!(check("ConsultationSummary", summary.clone()), Vec::<String>::new());
+    // $ref beside an annotation, type lists, formats and minimum.
+    let summary = json!({"slug": "s", "status": "open", "opens_at": "2027-01-01T00:00:00Z", "count": 3});
+    assert_eq!(check("Summary", summary.clone()), none);
+    assert_eq!(check("Summary", json!({"slug": "s", "status": "closed", "opens_at": null})), none);
     let mut bad = summary.clone();
     bad["status"] = json!("draft");
     bad["opens_at"] = json!("1 January 2027");
-    bad["closes_at"] = json!(5);
-    let errors = check("ConsultationSummary", bad);
-    assert_eq!(errors.len(), 3, "{errors:?}");
+    bad["count"] = json!(-1);
+    bad["slug"] = json!("x".repeat(81));
+    let errors = check("Summary", bad);
+    assert_eq!(errors.len(), 4, "{errors:?}");
     assert!(errors.iter().any(|e| e.starts_with("at /status (schema #/components/schemas/Phase/enum)")), "{errors:?}");
+    for (count, ok) in [(json!(2147483647), true), (json!(2147483648_i64), false), (json!(1.5), false)] {
+        let mut s = summary.clone();
+        s["count"] = count.clone();
+        assert_eq!(check("Summary", s).is_empty(), ok, "count {count}");
+    }
+    let mut s = summary.clone();
+    s["opens_at"] = json!(5);
+    assert_eq!(check("Summary", s).len(), 1, "a format does not apply to another type, but the type does");
 
-    // allOf: both halves of a Questionnaire apply.
-    let mut q = summary.clone();
-    q["summary"] = json!("s");
-    q["version"] = json!(1);
-    q["sections"] = json!([]);
-    q["routing"] = json!([]);
-    assert_eq!(check("Questionnaire", q.clone()), Vec::<String>::new());
-    q["version"] = json!(1.5);
-    q.as_object_mut().unwrap().remove("slug");
-    assert_eq!(check("Questionnaire", q).len(), 2);
+    // allOf: both halves apply; oneOf: exactly one branch, nullable references included.
+    let mut detail = summary.clone();
+    detail["version"] = json!(1);
+    assert_eq!(check("Detail", detail.clone()), none);
+    for (hint, ok) in [
+        (json!(null), true),
+        (json!("Plain English"), true),
+        (json!({"en": "English", "cy": "Cymraeg"}), true),
+        (json!({"en": "English", "cy": null}), true),
+        (json!({"cy": "Cymraeg"}), false),
+        (json!({"en": "English", "fr": "Français"}), false),
+        (json!(3), false),
+    ] {
+        let mut d = detail.clone();
+        d["hint"] = hint.clone();
+        assert_eq!(check("Detail", d).is_empty(), ok, "hint {hint}");
+    }
+    let mut d = detail.clone();
+    d["version"] = json!(1.5);
+    d.as_object_mut().unwrap().remove("slug");
+    assert_eq!(check("Detail", d).len(), 2);
 
-    // additionalProperties (false, and a oneOf schema); oneOf needs exactly one match; "integer" is not 2.5.
-    assert_eq!(
-        check("ResponseBody", json!({"answers": {"a": "x", "b": 3, "c": ["x"], "d": null}})),
-        Vec::<String>::new()
-    );
-    assert_eq!(check("ResponseBody", json!({"answers": {}, "extra": 1})).len(), 1);
-    assert_eq!(check("ResponseBody", json!({"answers": {"a": 2.5, "b": [1], "c": {}}})).len(), 3);
+    // additionalProperties (false, and a schema); propertyNames; "integer" is not 2.5.
+    assert_eq!(check("Body", json!({"answers": {"a": "x", "b": 3, "c": ["x"], "d": null}})), none);
+    assert_eq!(check("Body", json!({"answers": {}, "extra": 1})).len(), 1);
+    assert_eq!(check("Body", json!({"answers": {"a": 2.5, "b": [1], "c": {}}})).len(), 3);
+    assert_eq!(check("Body", json!({"answers": {"Not-A-Key": "x"}})).len(), 1);
 
-    // minItems/maxItems and list types.
-    let option = json!({"key": "a", "label": "A", "count": 1, "percent": 50.0, "ci95": [1.0, 2.0]});
-    assert_eq!(check("OptionResult", option.clone()), Vec::<String>::new());
-    let mut three = option.clone();
-    three["ci95"] = json!([1.0, 2.0, 3.0]);
-    assert_eq!(check("OptionResult", three).len(), 1);
-    let mut none = option;
-    none["ci95"] = Value::Null;
-    none["percent"] = Value::Null;
-    assert_eq!(check("OptionResult", none), Vec::<String>::new());
+    // minItems/maxItems, and a nullable array.
+    assert_eq!(check("Interval", json!([1.0, 2.5])), none);
+    assert_eq!(check("Interval", json!(null)), none);
+    assert_eq!(check("Interval", json!([1.0, 2.0, 3.0])).len(), 1);
+    assert_eq!(check("Interval", json!([1.0])).len(), 1);
 
-    // A property the schema does not declare is allowed by JSON Schema, and reported apart.
+    // A property the schema does not declare is allowed by JSON Schema, and reported apart: through $ref,
+    // allOf and the oneOf branch that matches.
     let extra = json!({"reference": "HYS-7KQ3-M9XP", "receipt": 1});
-    assert_eq!(check("Reference", extra.clone()), Vec::<String>::new());
-    let reference = json!({"$ref": "#/components/schemas/Reference"});
-    assert_eq!(schema::undeclared(&doc, &reference, &extra, "").len(), 1);
-    let mut q = summary.clone();
-    q["summary"] = json!("s");
-    q["version"] = json!(1);
-    q["routing"] = json!([]);
-    q["sections"] = json!([{"key": "s", "title": "S", "questions": [{"key": "q", "kind": "date", "prompt": "P",
-        "required": false, "options": [], "placeholder": "x"}]}]);
-    let questionnaire = json!({"$ref": "#/components/schemas/Questionnaire"});
-    let found = schema::undeclared(&doc, &questionnaire, &q, "");
-    assert_eq!(found.len(), 1, "properties declared in either half of an allOf count: {found:?}");
-    assert!(found[0].starts_with("at /sections/0/questions/0/placeholder"), "{found:?}");
-    let body = json!({"$ref": "#/components/schemas/ResponseBody"});
-    assert_eq!(schema::undeclared(&doc, &body, &json!({"answers": {"anything": 1}}), ""), Vec::<String>::new());
+    assert_eq!(check("Reference", extra.clone()), none);
+    assert_eq!(undeclared("Reference", &extra).len(), 1);
+    let mut d = detail.clone();
+    d["placeholder"] = json!("x");
+    d["child"] = extra;
+    let found = undeclared("Detail", &d);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found.iter().any(|f| f.starts_with("at /placeholder")), "{found:?}");
+    assert!(found.iter().any(|f| f.starts_with("at /child/receipt")), "{found:?}");
+    assert_eq!(undeclared("Body", &json!({"answers": {"anything": 1}})), none);
 
-    // Lengths, const, and keywords the checker does not know.
+    // Lengths, const, and keywords or formats the checker does not know.
     let s = json!({"type": "string", "minLength": 1, "maxLength": 2});
     assert_eq!(schema::validate(&doc, &s, "#", &json!("")).len(), 1);
-    assert_eq!(schema::validate(&doc, &s, "#", &json!("éé")), Vec::<String>::new());
+    assert_eq!(schema::validate(&doc, &s, "#", &json!("éé")), none);
     assert_eq!(schema::validate(&doc, &json!({"const": "ok"}), "#", &json!("no")).len(), 1);
-    assert_eq!(
-        schema::validate(&doc, &json!({"minimum": 1}), "#", &json!(2)).len(),
-        1,
-        "an unknown keyword is reported"
-    );
+    assert_eq!(schema::validate(&doc, &json!({"maximum": 1}), "#", &json!(2)).len(), 1);
+    let unknown = schema::validate(&doc, &json!({"multipleOf": 2}), "#", &json!(2));
+    assert_eq!(unknown.len(), 1, "an unknown keyword is reported: {unknown:?}");
+    let unknown = schema::validate(&doc, &json!({"format": "uuid"}), "#", &json!("x"));
+    assert_eq!(unknown.len(), 1, "an unknown format is reported: {unknown:?}");
 }

@@ -1,5 +1,6 @@
 //! GET a consultation's latest definition, draft or published: the officers' export, through an API token.
 
+use super::openapi::{NO_TOKEN, PROBLEM, UNAVAILABLE};
 use super::Problem;
 use crate::domain::definition::Definition;
 use crate::models::{consultation, version};
@@ -7,6 +8,27 @@ use crate::web::identity::Identity;
 use crate::web::AppState;
 use actix_web::{web, HttpResponse};
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/consultations/{slug}/definition",
+    operation_id = "getDefinition",
+    tag = "officers",
+    summary = "A consultation's latest definition, draft or published",
+    description = "The definition an officer would export: the draft if there is one, else the published version. \
+                   Needs the API token of an admin, officer or analyst; officers and analysts see their own \
+                   organisation's consultations only.",
+    security(("bearer" = [])),
+    params(("slug" = String, Path, description = "The consultation's slug, e.g. irmp-2027")),
+    responses(
+        (status = 200, description = "The definition", body = Definition),
+        (status = 401, description = NO_TOKEN, body = Problem, content_type = PROBLEM),
+        (status = 403, body = Problem, content_type = PROBLEM,
+         description = "The token's account is a cabinet member's, who may not read definitions"),
+        (status = 404, body = Problem, content_type = PROBLEM,
+         description = "No such consultation, or one of another organisation"),
+        (status = 503, description = UNAVAILABLE, body = Problem, content_type = PROBLEM),
+    )
+)]
 pub async fn show(
     state: web::Data<AppState>,
     slug: web::Path<String>,

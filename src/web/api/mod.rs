@@ -1,8 +1,9 @@
-//! The JSON API v1 (documented in `openapi.json`, served at /api/openapi.json). Errors are RFC 9457
-//! `application/problem+json`.
+//! The JSON API v1, described by the OpenAPI document `openapi` makes from these handlers and their types
+//! (served at /api/openapi.json). Errors are RFC 9457 `application/problem+json`.
 
 mod consultations;
 mod definitions;
+pub mod openapi;
 mod responses;
 mod results;
 mod workspace;
@@ -11,9 +12,10 @@ use crate::web::routes::{Access, Router, BUILDERS, READERS};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, ResponseError};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 pub fn routes(r: &mut Router) {
-    r.get("/api/openapi.json", Access::Public, web::get().to(openapi))
+    r.get("/api/openapi.json", Access::Public, web::get().to(openapi::serve))
         .get("/api/v1/consultations", Access::Public, web::get().to(consultations::list))
         .get("/api/v1/consultations/{slug}", Access::Public, web::get().to(consultations::show))
         .get("/api/v1/consultations/{slug}/definition", Access::Api(READERS), web::get().to(definitions::show))
@@ -26,25 +28,25 @@ pub fn routes(r: &mut Router) {
         .patch("/api/v1/consultations/{slug}", Access::Api(BUILDERS), web::patch().to(workspace::patch));
 }
 
-async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(include_str!("openapi.json"))
-}
-
-/// One field's problem in a 422.
-#[derive(Debug, Serialize, Clone)]
+/// One invalid answer in a 422: the question's key (or `<key>.other`) and what is wrong, in words.
+#[derive(Debug, Serialize, Clone, ToSchema)]
 pub struct FieldProblem {
     pub question: String,
     pub message: String,
 }
 
-/// An API error as `application/problem+json`.
-#[derive(Debug, Serialize)]
+/// An API error as `application/problem+json` (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
+    /// The kind of problem, a path such as /problems/not-found that stays the same for the same kind.
     #[serde(rename = "type")]
     kind: &'static str,
     title: &'static str,
+    /// The HTTP status code.
     status: u16,
+    /// What went wrong, in words.
     detail: String,
+    /// Invalid answers to a response, each naming its question.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     errors: Vec<FieldProblem>,
     /// Problems with a definition or a change, each in words and naming what it is about.

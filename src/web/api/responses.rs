@@ -1,6 +1,7 @@
 //! POST a response. The body is read with a hard size limit and parsed strictly; the answers are validated in
 //! full before anything is stored; the `Idempotency-Key` makes retries safe.
 
+use super::openapi::{PROBLEM, TOO_LARGE};
 use super::{overloaded, FieldProblem, Problem};
 use crate::domain::validation;
 use crate::models::response::Channel;
@@ -10,19 +11,127 @@ use crate::web::routes::BUILDERS;
 use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{
+    ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType, Type,
+};
+use utoipa::openapi::RefOr;
+use utoipa::ToSchema;
 
-const MAX_KEY_LENGTH: usize = 200;
+pub(super) const MAX_KEY_LENGTH: usize = 200;
 
-#[derive(Deserialize)]
+/// A response: the answers by question key.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Body {
+pub struct ResponseBody {
+    /// By question key (`<question key>.other` carries the text of an "Other" option). Optional questions may
+    /// be left out; questions that routing does not show must be left out.
+    #[schema(value_type = HashMap<String, Answer>)]
     answers: serde_json::Map<String, serde_json::Value>,
-    /// How the response reached the council, for one an officer keys in (with their token).
+    /// How the response reached the council, for one an officer keys in (with their token); without it, `api`.
     #[serde(default)]
+    #[schema(value_type = Option<KeyedChannel>)]
     channel: Option<String>,
 }
 
+/// One answer as the question's kind takes it. Checked against the questionnaire by `validation::from_json`,
+/// which reports a wrong shape as an invalid answer (422), not a malformed body; so it is described here.
+pub struct Answer;
+
+impl utoipa::PartialSchema for Answer {
+    fn schema() -> RefOr<Schema> {
+        let string = || ObjectBuilder::new().schema_type(Type::String);
+        OneOfBuilder::new()
+            .description(Some(
+                "An option key (single choice, scale); a list of option keys (multiple choice; ranking: every \
+                 option, most preferred first); a string (short and long text; a date as YYYY-MM-DD; the text of \
+                 an \"Other\" option); a whole number (number); an object from row key to option key (grid); or \
+                 null, as though left out",
+            ))
+            .item(string())
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))),
+            )
+            .item(ArrayBuilder::new().items(string()))
+            .item(ObjectBuilder::new().schema_type(Type::Object).additional_properties(Some(
+                ObjectBuilder::new().schema_type([Type::String, Type::Null].into_iter().collect::<SchemaType>()),
+            )))
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .into()
+    }
+}
+
+impl ToSchema for Answer {}
+
+/// The channels an officer may key a response in: those `Channel::is_keyed` allows, named as the server reads
+/// them, so the document cannot drift from the check.
+pub struct KeyedChannel;
+
+impl utoipa::PartialSchema for KeyedChannel {
+    fn schema() -> RefOr<Schema> {
+        let keyed = Channel::ALL.into_iter().filter(|c| c.is_keyed()).map(Channel::as_str);
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(keyed))
+            .description(Some("How a response an officer keys in reached the council"))
+            .into()
+    }
+}
+
+impl ToSchema for KeyedChannel {}
+
+/// The stored response's reference, which a resident can quote.
+#[derive(Serialize, ToSchema)]
+pub struct Reference {
+    #[schema(pattern = "^HYS-[2-9A-Z]{4}-[2-9A-Z]{4}$")]
+    reference: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/consultations/{slug}/responses",
+    operation_id = "submitResponse",
+    tag = "public",
+    summary = "Submit one response",
+    description = "The response is validated in full against the live questionnaire (kinds, options, limits, \
+                   routing) and stored only if all of it is valid, and acknowledged only once durably committed. \
+                   The Idempotency-Key makes retries safe: the same key with the same body answers the same \
+                   reference without storing anything; the same key with a different body is refused. An \
+                   officer keying in a paper, email or event response sends their API token and the channel.",
+    security((), ("bearer" = [])),
+    params(
+        ("slug" = String, Path, description = "The consultation's slug, e.g. irmp-2027"),
+        ("Idempotency-Key" = String, Header, min_length = 1, max_length = 200,
+         description = "A key the client chooses, unique per response (a UUID is ideal)"),
+    ),
+    request_body = ResponseBody,
+    responses(
+        (status = 201, description = "Stored", body = Reference),
+        (status = 200, body = Reference,
+         description = "A replay of a stored response (same key, same body): nothing new stored"),
+        (status = 400, body = Problem, content_type = PROBLEM,
+         description = "No Idempotency-Key or an invalid one, malformed JSON, or a body not of the form {\"answers\": \
+                        {…}}"),
+        (status = 401, description = BAD_TOKEN_OR_CHANNEL, body = Problem, content_type = PROBLEM),
+        (status = 403, body = Problem, content_type = PROBLEM,
+         description = "A channel was given with the token of an account whose role cannot key in responses"),
+        (status = 404, body = Problem, content_type = PROBLEM,
+         description = "No such consultation, or (with a channel) one of another organisation than the token's"),
+        (status = 409, body = Problem, content_type = PROBLEM,
+         description = "The consultation is not open (forthcoming or closed)"),
+        (status = 413, description = TOO_LARGE, body = Problem, content_type = PROBLEM),
+        (status = 415, description = "The body is not application/json", body = Problem, content_type = PROBLEM),
+        (status = 422, body = Problem, content_type = PROBLEM,
+         description = "Invalid answers (errors names each question and what is wrong), a channel that is not one of \
+                        paper, email, event, or an Idempotency-Key already used with a different body"),
+        (status = 503, body = Problem, content_type = PROBLEM,
+         description = "Overloaded (nothing was stored) or the database is unavailable (the response may or may not \
+                        have been stored): retry with the same Idempotency-Key after Retry-After seconds, which is \
+                        safe, as a response is never stored twice under one key"),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     slug: web::Path<String>,
@@ -31,7 +140,7 @@ pub async fn create(
 ) -> Result<HttpResponse, Problem> {
     let key = idempotency_key(&request)?;
     let bytes = super::json_body(&request, payload).await?;
-    let body: Body = serde_json::from_slice(&bytes).map_err(|e| {
+    let body: ResponseBody = serde_json::from_slice(&bytes).map_err(|e| {
         bad_request(
             StatusCode::BAD_REQUEST,
             format!("The body is not valid JSON of the form {{\"answers\": {{…}}}}: {e}"),
@@ -84,11 +193,9 @@ pub async fn create(
                     })
                     .await?;
             }
-            Ok(HttpResponse::Created().json(serde_json::json!({ "reference": reference })))
+            Ok(HttpResponse::Created().json(Reference { reference }))
         }
-        Ok(Outcome::Replayed { reference }) => {
-            Ok(HttpResponse::Ok().json(serde_json::json!({ "reference": reference })))
-        }
+        Ok(Outcome::Replayed { reference }) => Ok(HttpResponse::Ok().json(Reference { reference })),
         Ok(Outcome::KeyReused) => Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "/problems/idempotency-key-reused",
@@ -110,6 +217,10 @@ pub async fn create(
         }
     }
 }
+
+const BAD_TOKEN_OR_CHANNEL: &str = "A channel was given without an API token; or the Authorization header is \
+                                    not a working API token (malformed, unknown or revoked, or its account \
+                                    disabled)";
 
 /// The channel of a response: `api` for anyone's, or the paper, email or event channel an officer of the
 /// consultation's organisation gives with their token (recorded with who keyed it).

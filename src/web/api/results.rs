@@ -1,17 +1,37 @@
 //! GET the live results, once or as a stream of server-sent events.
 
+use super::openapi::{BAD_TOKEN, PROBLEM, UNAVAILABLE};
 use super::Problem;
 use crate::auth::Viewer;
 use crate::models::totals;
+use crate::results::report::Report;
 use crate::web::AppState;
 use actix_web::{web, HttpResponse};
 use futures_util::StreamExt as _;
 use std::time::Duration;
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/consultations/{slug}/results",
+    operation_id = "getResults",
+    tag = "public",
+    summary = "Live results from the running totals",
+    params(("slug" = String, Path, description = "The consultation's slug, e.g. irmp-2027")),
+    responses(
+        (status = 200, description = "The results", body = Report),
+        (status = 401, description = BAD_TOKEN, body = Problem, content_type = PROBLEM),
+        (status = 403, description = NOT_PUBLIC, body = Problem, content_type = PROBLEM),
+        (status = 404, body = Problem, content_type = PROBLEM,
+         description = "No such consultation, or one that is a draft"),
+        (status = 503, description = UNAVAILABLE, body = Problem, content_type = PROBLEM),
+    )
+)]
 pub async fn show(state: web::Data<AppState>, slug: web::Path<String>) -> Result<HttpResponse, Problem> {
     let (_, _, report) = state.report(&slug, Viewer::Public).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(report))
 }
+
+const NOT_PUBLIC: &str = "The consultation's results visibility policy does not allow the public to see them yet";
 
 /// How often a stream looks for new responses. A read of one row; it sees responses stored by any instance.
 const POLL: Duration = Duration::from_millis(250);
@@ -19,6 +39,26 @@ const POLL: Duration = Duration::from_millis(250);
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// Sends the results as an event now and again whenever the number of responses changes.
+#[utoipa::path(
+    get,
+    path = "/api/v1/consultations/{slug}/results/stream",
+    operation_id = "streamResults",
+    tag = "public",
+    summary = "Live results as server-sent events",
+    description = "An event named `results` whose data is the Report that GET …/results answers, at once and \
+                   then whenever the number of responses changes (looked for four times a second). Comment \
+                   lines keep a quiet stream open.",
+    params(("slug" = String, Path, description = "The consultation's slug, e.g. irmp-2027")),
+    responses(
+        (status = 200, body = String, content_type = "text/event-stream",
+         description = "A stream of server-sent events, each event's data a Report"),
+        (status = 401, description = BAD_TOKEN, body = Problem, content_type = PROBLEM),
+        (status = 403, description = NOT_PUBLIC, body = Problem, content_type = PROBLEM),
+        (status = 404, body = Problem, content_type = PROBLEM,
+         description = "No such consultation, or one that is a draft"),
+        (status = 503, description = UNAVAILABLE, body = Problem, content_type = PROBLEM),
+    )
+)]
 pub async fn stream(state: web::Data<AppState>, slug: web::Path<String>) -> Result<HttpResponse, Problem> {
     let slug = slug.into_inner();
     let (c, _, first) = state.report(&slug, Viewer::Public).await?;
@@ -55,6 +95,6 @@ pub async fn stream(state: web::Data<AppState>, slug: web::Path<String>) -> Resu
         .streaming(body))
 }
 
-fn event(report: &crate::results::report::Report) -> web::Bytes {
+fn event(report: &Report) -> web::Bytes {
     web::Bytes::from(format!("event: results\ndata: {}\n\n", serde_json::to_string(report).expect("reports serialise")))
 }

@@ -1,8 +1,10 @@
 //! The officer API for consultations: create one from a definition, replace its draft, publish it, and set
 //! its times and results policy. Each call acts as the bearer token's account; the work is `workspace`'s.
 
+use super::openapi::{NO_TOKEN, PROBLEM, TOO_LARGE, UNAVAILABLE};
 use super::{json_body, Problem};
-use crate::domain::definition::{self, utc};
+use crate::domain::definition::{self, utc, Definition, ResultsVisibility};
+use crate::domain::phase::Stage;
 use crate::models::consultation::Schedule;
 use crate::models::{now, organisation};
 use crate::web::identity::{actor, Identity};
@@ -10,25 +12,127 @@ use crate::web::AppState;
 use crate::workspace;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 #[derive(Deserialize)]
 pub struct Organisation {
     organisation: Option<String>,
 }
 
-/// POST /api/v1/consultations: a new draft from a definition, in the caller's organisation (an admin with
-/// none names one with `?organisation=`).
+/// A new consultation's slug.
+#[derive(Serialize, ToSchema)]
+pub struct Created {
+    slug: String,
+}
+
+/// The draft that a definition replaced.
+#[derive(Serialize, ToSchema)]
+pub struct Replaced {
+    slug: String,
+    /// The draft's revision after this change.
+    revision: i32,
+}
+
+/// The version a publication froze.
+#[derive(Serialize, ToSchema)]
+pub struct Published {
+    /// The number of the new live version.
+    version: i32,
+}
+
+// `patch` reads the body as an object itself, so as to name every problem at once (an unknown field among
+// them): this type only describes it, and is never built.
+/// A change to a consultation's times and results policy: any of the fields; what is left out stays.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ScheduleChange {
+    /// RFC 3339; null clears it, which only a draft may.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    opens_at: Option<NaiveDateTime>,
+    /// RFC 3339; null clears it, which only a draft may.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    closes_at: Option<NaiveDateTime>,
+    #[schema(value_type = Option<ResultsVisibility>)]
+    results_visibility: Option<String>,
+}
+
+/// A consultation's schedule after a change.
+#[derive(Serialize, ToSchema)]
+pub struct Scheduled {
+    slug: String,
+    /// The stage the times now put the consultation at.
+    status: Stage,
+    /// RFC 3339, in UTC; null while not set.
+    #[serde(with = "utc")]
+    #[schema(value_type = Option<String>, format = DateTime, required)]
+    opens_at: Option<NaiveDateTime>,
+    /// RFC 3339, in UTC; null while not set.
+    #[serde(with = "utc")]
+    #[schema(value_type = Option<String>, format = DateTime, required)]
+    closes_at: Option<NaiveDateTime>,
+    #[schema(value_type = ResultsVisibility)]
+    results_visibility: String,
+    /// What the officer should know (a consultation shorter than the council's minimum, one during a
+    /// pre-election period), in words; never a refusal.
+    warnings: Vec<String>,
+}
+
+const SLUG: &str = "The consultation's slug, e.g. irmp-2027";
+const ROLE: &str = "The token's account is an analyst's or a cabinet member's, who may not change consultations";
+const OTHER_ORGANISATION: &str = "No such consultation, or one of another organisation";
+
+/// A new draft from a definition, in the caller's organisation (an admin with none names one with
+/// `?organisation=`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/consultations",
+    operation_id = "createConsultation",
+    tag = "officers",
+    summary = "Create a draft consultation from a definition",
+    description = "The draft belongs to the token's organisation; an admin, who has none, names one with \
+                   ?organisation=NAME (or needs none while only one exists).",
+    security(("bearer" = [])),
+    params(("organisation" = Option<String>, Query, description = "An admin's choice of organisation, by name")),
+    request_body = Definition,
+    responses(
+        (status = 201, description = "Created as a draft", body = Created,
+         headers(("Location" = String, description = "Where its definition is read"))),
+        (status = 400, description = "A query string that cannot be read", body = Problem, content_type = PROBLEM),
+        (status = 401, description = NO_TOKEN, body = Problem, content_type = PROBLEM),
+        (status = 403, description = ROLE, body = Problem, content_type = PROBLEM),
+        (status = 409, body = Problem, content_type = PROBLEM,
+         description = "Another consultation already has the slug"),
+        (status = 413, description = TOO_LARGE, body = Problem, content_type = PROBLEM),
+        (status = 415, description = "The body is not application/json", body = Problem, content_type = PROBLEM),
+        (status = 422, body = Problem, content_type = PROBLEM,
+         description = "The definition is invalid (problems names each problem), or the organisation is unknown or \
+                        not given"),
+        (status = 503, description = UNAVAILABLE, body = Problem, content_type = PROBLEM),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     who: Identity,
     request: HttpRequest,
-    query: web::Query<Organisation>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Problem> {
+    // Read here rather than by an extractor, whose refusal would be plain text rather than a problem.
+    let named = web::Query::<Organisation>::from_query(request.query_string())
+        .map_err(|e| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "/problems/bad-request",
+                "Bad request",
+                format!("The query string cannot be read: {e}"),
+            )
+        })?
+        .into_inner()
+        .organisation;
     let body = json_body(&request, payload).await?;
     let actor = actor(&who, &request);
-    let named = query.into_inner().organisation;
     let slug = state
         .db(move |conn| {
             let organisation_id = match (who.organisation_id, named) {
@@ -56,11 +160,37 @@ pub async fn create(
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/consultations/{slug}/definition")))
-        .json(serde_json::json!({ "slug": slug })))
+        .json(Created { slug }))
 }
 
-/// PUT /api/v1/consultations/{slug}/definition: replaces the draft (starting one if the consultation is
-/// published; the live version stays until the draft is published).
+/// Replaces the draft (starting one if the consultation is published; the live version stays until the draft
+/// is published).
+#[utoipa::path(
+    put,
+    path = "/api/v1/consultations/{slug}/definition",
+    operation_id = "replaceDefinition",
+    tag = "officers",
+    summary = "Replace a consultation's draft with a definition",
+    description = "Starts a new draft when the consultation is published; the live version is unchanged until \
+                   the draft is published. The slug cannot change, nor, once published, the times and results \
+                   policy (PATCH changes those).",
+    security(("bearer" = [])),
+    params(("slug" = String, Path, description = SLUG)),
+    request_body = Definition,
+    responses(
+        (status = 200, description = "The draft is replaced", body = Replaced),
+        (status = 401, description = NO_TOKEN, body = Problem, content_type = PROBLEM),
+        (status = 403, description = ROLE, body = Problem, content_type = PROBLEM),
+        (status = 404, description = OTHER_ORGANISATION, body = Problem, content_type = PROBLEM),
+        (status = 409, body = Problem, content_type = PROBLEM,
+         description = "The draft was changed by another request meanwhile: read it again and retry"),
+        (status = 413, description = TOO_LARGE, body = Problem, content_type = PROBLEM),
+        (status = 415, description = "The body is not application/json", body = Problem, content_type = PROBLEM),
+        (status = 422, body = Problem, content_type = PROBLEM,
+         description = "The definition is invalid, or changes what it may not (problems names each problem)"),
+        (status = 503, description = UNAVAILABLE, body = Problem, content_type = PROBLEM),
+    )
+)]
 pub async fn replace(
     state: web::Data<AppState>,
     who: Identity,
@@ -73,10 +203,29 @@ pub async fn replace(
     let def = definition::parse(&body).map_err(|p| Problem::from(workspace::Error::Invalid(p)))?;
     let actor = actor(&who, &request);
     let revision = state.db(move |conn| Ok(workspace::replace(conn, &actor, &c, &def)?)).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "slug": slug.as_str(), "revision": revision })))
+    Ok(HttpResponse::Ok().json(Replaced { slug: slug.into_inner(), revision }))
 }
 
-/// POST /api/v1/consultations/{slug}/publish: freezes the draft as the live version.
+/// Freezes the draft as the live version.
+#[utoipa::path(
+    post,
+    path = "/api/v1/consultations/{slug}/publish",
+    operation_id = "publishConsultation",
+    tag = "officers",
+    summary = "Publish the draft as the live version",
+    security(("bearer" = [])),
+    params(("slug" = String, Path, description = SLUG)),
+    responses(
+        (status = 200, description = "Published", body = Published),
+        (status = 401, description = NO_TOKEN, body = Problem, content_type = PROBLEM),
+        (status = 403, description = ROLE, body = Problem, content_type = PROBLEM),
+        (status = 404, description = OTHER_ORGANISATION, body = Problem, content_type = PROBLEM),
+        (status = 422, body = Problem, content_type = PROBLEM,
+         description = "It cannot be published: no draft, an incomplete questionnaire, times not set, or a change to \
+                        what an earlier version's keys meant (problems names each problem)"),
+        (status = 503, description = UNAVAILABLE, body = Problem, content_type = PROBLEM),
+    )
+)]
 pub async fn publish(
     state: web::Data<AppState>,
     who: Identity,
@@ -86,12 +235,37 @@ pub async fn publish(
     let c = state.consultation_for(&who, &slug).await?;
     let actor = actor(&who, &request);
     let number = state.db(move |conn| Ok(workspace::publish(conn, &actor, &c)?)).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "version": number })))
+    Ok(HttpResponse::Ok().json(Published { version: number }))
 }
 
-/// PATCH /api/v1/consultations/{slug}: any of `opens_at`, `closes_at` (RFC 3339, or null while the
-/// consultation is a draft) and `results_visibility`. Answers the consultation's schedule, its status and any
-/// warnings (a short consultation, a pre-election period).
+/// Any of `opens_at`, `closes_at` (RFC 3339, or null while the consultation is a draft) and
+/// `results_visibility`. Answers the consultation's schedule, its status and any warnings (a short
+/// consultation, a pre-election period).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/consultations/{slug}",
+    operation_id = "updateConsultation",
+    tag = "officers",
+    summary = "Set a consultation's times or results policy",
+    description = "Any of opens_at, closes_at and results_visibility; what is left out stays. The status \
+                   follows from the times.",
+    security(("bearer" = [])),
+    params(("slug" = String, Path, description = SLUG)),
+    request_body = ScheduleChange,
+    responses(
+        (status = 200, description = "Changed", body = Scheduled),
+        (status = 400, description = "The body is not a JSON object", body = Problem, content_type = PROBLEM),
+        (status = 401, description = NO_TOKEN, body = Problem, content_type = PROBLEM),
+        (status = 403, description = ROLE, body = Problem, content_type = PROBLEM),
+        (status = 404, description = OTHER_ORGANISATION, body = Problem, content_type = PROBLEM),
+        (status = 413, description = TOO_LARGE, body = Problem, content_type = PROBLEM),
+        (status = 415, description = "The body is not application/json", body = Problem, content_type = PROBLEM),
+        (status = 422, body = Problem, content_type = PROBLEM,
+         description = "A field that is not one of these, a value of the wrong form, a closing time not after the \
+                        opening time, or a published consultation's time cleared (problems names each problem)"),
+        (status = 503, description = UNAVAILABLE, body = Problem, content_type = PROBLEM),
+    )
+)]
 pub async fn patch(
     state: web::Data<AppState>,
     who: Identity,
@@ -146,12 +320,12 @@ pub async fn patch(
             Ok((crate::models::consultation::find(conn, c.id)?, warnings))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "slug": updated.slug,
-        "status": updated.stage(now()).as_str(),
-        "opens_at": updated.opens_at.map(utc::format),
-        "closes_at": updated.closes_at.map(utc::format),
-        "results_visibility": updated.results_visibility,
-        "warnings": warnings.iter().map(|w| w.message()).collect::<Vec<_>>(),
-    })))
+    Ok(HttpResponse::Ok().json(Scheduled {
+        status: updated.stage(now()),
+        slug: updated.slug,
+        opens_at: updated.opens_at,
+        closes_at: updated.closes_at,
+        results_visibility: updated.results_visibility,
+        warnings: warnings.iter().map(|w| w.message()).collect(),
+    }))
 }
