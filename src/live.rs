@@ -52,15 +52,16 @@ pub fn announce(conn: &mut DbConnection, consultation_ids: &[i64]) -> diesel::Qu
 const POLL: Duration = Duration::from_millis(100);
 
 /// Listens for other instances' announcements on PostgreSQL and passes them to `notifier`, on a thread of its
-/// own, reconnecting after a failure. Nothing for SQLite.
-pub fn listen(database_url: &str, notifier: Notifier) -> anyhow::Result<()> {
+/// own, reconnecting after a failure, until the notifier is dropped with the application. Nothing for SQLite.
+pub fn listen(database_url: &str, notifier: &Notifier) -> anyhow::Result<()> {
     let db::Backend::Postgres { url } = db::Backend::from_url(database_url)? else { return Ok(()) };
+    let notifier = notifier.tx.downgrade();
     std::thread::Builder::new()
         .name("results-listener".into())
         .spawn(move || {
             // Back off while the database stays away, so a long outage does not fill the log.
             let mut wait = Duration::from_secs(1);
-            loop {
+            while notifier.strong_count() > 0 {
                 let started = std::time::Instant::now();
                 if let Err(e) = listen_once(&url, &notifier) {
                     tracing::warn!(error = format!("{e:#}"), "the results listener lost its connection; reconnecting");
@@ -77,15 +78,19 @@ pub fn listen(database_url: &str, notifier: Notifier) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn listen_once(url: &str, notifier: &Notifier) -> anyhow::Result<()> {
+/// Passes announcements on until the connection fails (an error) or the notifier is gone (done).
+fn listen_once(url: &str, notifier: &broadcast::WeakSender<i64>) -> anyhow::Result<()> {
     let mut conn = diesel::PgConnection::establish(url)?;
     diesel::sql_query(format!("LISTEN {CHANNEL}")).execute(&mut conn)?;
-    loop {
+    while let Some(tx) = notifier.upgrade() {
+        let notifier = Notifier { tx };
         for notification in conn.notifications_iter() {
             for id in notification?.payload.split(',').filter_map(|id| id.parse::<i64>().ok()) {
                 notifier.changed(id);
             }
         }
+        drop(notifier);
         std::thread::sleep(POLL);
     }
+    Ok(())
 }

@@ -36,7 +36,7 @@ impl Application {
         let https = settings.site.secure_cookies;
         let pool = db::connect(&settings.database.url, settings.database.max_connections)?;
         let notifier = crate::live::Notifier::default();
-        crate::live::listen(&settings.database.url, notifier.clone())?;
+        crate::live::listen(&settings.database.url, &notifier)?;
         let submitter = Submitter::start(
             pool.clone(),
             Options::new(

@@ -220,9 +220,11 @@ fn across_republished_versions_every_question_adds_up_to_the_responses() {
                                     other: false,
                                     exclusive: false,
                                 }),
+                                // An option no route names ('why_not' is shown on 'disagree').
                                 _ => {
-                                    if q.sections[0].questions[0].options.len() > 2 {
-                                        q.sections[0].questions[0].options.remove(1);
+                                    let options = &mut q.sections[0].questions[0].options;
+                                    if let Some(at) = options.iter().position(|o| !["agree", "disagree"].contains(&o.key.as_str())) {
+                                        options.remove(at);
                                     }
                                 }
                             }
