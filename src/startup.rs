@@ -73,9 +73,14 @@ impl Application {
         .client_request_timeout(std::time::Duration::from_secs(settings.limits.request_seconds))
         .client_disconnect_timeout(std::time::Duration::from_secs(2))
         .listen(listener)?;
-        if settings.server.workers > 0 {
-            server = server.workers(settings.server.workers);
-        }
+        let workers = match settings.server.workers {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
+        // Database work waits on the blocking pools for a connection, so threads beyond the connections only
+        // wait, each holding a stack and an allocator arena: each worker gets its share of the connections.
+        let blocking = (settings.database.max_connections as usize).div_ceil(workers).max(2);
+        server = server.workers(workers).worker_max_blocking_threads(blocking);
         tracing::info!(port, database = db::redacted(&settings.database.url), "serving");
         Ok(Application { port, server: server.run(), pool, settings, limits })
     }
