@@ -17,3 +17,4 @@ mod openapi;
 mod routes;
 mod smoke;
 mod totals;
+mod xss;
