@@ -19,6 +19,7 @@ import {
   launch,
   navigateBy,
   parseBaseUrl,
+  layoutProblems,
   printViolations,
   relPath,
   runAxe,
@@ -51,8 +52,9 @@ function fail(label, message) {
 
 // ---------------------------------------------------------------- axe
 
-/** Run axe on the current page; `cdp` is set for a no-JS page. */
+/** Run the layout checks and axe on the current page; `cdp` is set for a no-JS page. */
 async function axeCheck(page, cdp, label) {
+  for (const problem of await layoutProblems(page)) fail(label, problem);
   const violations = await runAxe(page, cdp);
   const url = relPath(BASE, page) + new URL(page.url()).search;
   checked.push({ label, url, violations });

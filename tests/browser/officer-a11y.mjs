@@ -10,7 +10,7 @@
 // while axe does); a few are checked again with it on. Exit 0 when every page has no violation and every step
 // worked, else 1.
 import { errorSummary } from './form.mjs';
-import { die, launch, navigateBy, parseBaseUrl, printViolations, relPath, runAxe, screenshot, setScripts, startWatchdog } from './lib.mjs';
+import { die, launch, layoutProblems, navigateBy, parseBaseUrl, printViolations, relPath, runAxe, screenshot, setScripts, startWatchdog } from './lib.mjs';
 
 const PROG = 'officer-a11y';
 const TOTAL_TIMEOUT_MS = Number(process.env.HYS_BROWSER_TIMEOUT_S || 120) * 1000;
@@ -36,6 +36,7 @@ async function check(page, cdp, label, { status = null, errors = false } = {}, a
   if (errors && !summary.present) fail(label, 'no error summary');
   if (!errors && summary.present) fail(label, `an unexpected error summary: ${summary.text.slice(0, 200)}`);
   if (summary.brokenLinks.length) fail(label, `error summary links to missing ids: ${summary.brokenLinks.join(', ')}`);
+  for (const problem of await layoutProblems(page)) fail(label, problem);
   const violations = await runAxe(page, cdp);
   const url = relPath(BASE, page) + new URL(page.url()).search;
   checked.push({ label, url, violations });
