@@ -168,6 +168,19 @@ async function builder(page, cdp) {
   await visit(page, cdp, 'builder: new route', `${base}/routing/new`);
   await visit(page, cdp, 'builder: new route on a question', `${base}/routing/new?question=visit`);
   await submit(page, cdp, 'builder: a route with no answer or target chosen', 'Add route', {}, { status: 422, errors: true });
+  const route = { [named('answers', 'no')]: true, [named('action', 'show')]: true, [named('target', 'question:better')]: true };
+  await submit(page, cdp, 'builder: routing with a route', 'Add route', route, { status: 200 });
+  await page.goto(BASE + `${base}/routing/new?question=visit`, { waitUntil: 'load' });
+  await submit(page, cdp, 'builder: a route refused (it exists already)', 'Add route', route, { status: 422, errors: true });
+
+  // A question of every kind, and its edit form.
+  const options = { [named('option_0_label')]: 'First', [named('option_1_label')]: 'Second' };
+  for (const [kind, extra] of [['multiple_choice', options], ['scale', {}], ['short_text', {}], ['number', {}], ['date', {}], ['ranking', options], ['grid', { [named('row_0_label')]: 'Parks', [named('row_1_label')]: 'Play areas' }]]) {
+    await page.goto(BASE + `${section}/questions/new?kind=${kind}`, { waitUntil: 'load' });
+    const fields = { [named('prompt')]: `A ${kind} question`, [named('required', 'no')]: true, [named('key')]: `a_${kind}`, ...extra };
+    await submit(page, cdp, `builder: overview with a ${kind} question`, 'Save question', fields, { status: 200 });
+    await visit(page, cdp, `builder: a ${kind} question`, `${base}/questions/a_${kind}`);
+  }
 
   await visit(page, cdp, 'builder: preview', `${base}/preview`);
   await visit(page, cdp, 'builder: a preview page', `${base}/preview/views`);
