@@ -189,6 +189,19 @@ async function builder(page, cdp) {
   await submit(page, cdp, 'builder: duplicate with no title', 'Duplicate', { [named('title')]: '' }, { status: 422, errors: true });
   await visit(page, cdp, 'builder: delete a draft (confirm)', `${base}/lifecycle/delete`);
 
+  // Scheduled for next year and published: opening early, then a draft of the published version to discard.
+  const next = String(new Date().getUTCFullYear() + 1);
+  await page.goto(BASE + `${base}/schedule`, { waitUntil: 'load' });
+  const dates = { opens_day: '5', opens_month: '1', opens_year: next, opens_time: '9am', closes_day: '5', closes_month: '6', closes_year: next, closes_time: '9am' };
+  const schedule = Object.fromEntries(Object.entries(dates).map(([name, value]) => [named(name), value]));
+  await submit(page, cdp, 'builder: overview with dates', 'Save', { ...schedule, [named('visibility', 'public')]: true }, { status: 200 });
+  await visit(page, cdp, 'builder: publish with warnings', `${base}/publish`);
+  await submit(page, cdp, 'builder: overview when scheduled', 'Publish', {}, { status: 200 });
+  await visit(page, cdp, 'builder: open early (confirm)', `${base}/lifecycle/open`);
+  await page.goto(BASE + `${base}/details`, { waitUntil: 'load' });
+  await submit(page, cdp, 'builder: overview with unpublished changes', 'Save', { [named('title')]: 'Our parks and open spaces (changed)' }, { status: 200 });
+  await visit(page, cdp, 'builder: discard the changes (confirm)', `${base}/lifecycle/discard-draft`);
+
   // Publishing refused: a consultation with no dates and no questions.
   await page.goto(BASE + '/officer/consultations/new', { waitUntil: 'load' });
   await submit(page, cdp, 'builder: overview of an empty consultation', 'Create consultation', { [named('title')]: 'Nothing yet', [named('summary')]: 'Still being written.', [named('organisation')]: true }, { status: 200 });
