@@ -255,10 +255,11 @@ export const REFLOW_WIDTHS = [
 
 /**
  * Checks of the current page that axe does not make, as a list of problems (empty when none): an error
- * summary, when there is one, has focus (it is shown after a form with errors is sent); every button, input,
- * select and textarea is at least 24 by 24 CSS px, a radio or checkbox counting its label (WCAG 2.5.8; links
- * in sentences are exempt, so links are not measured); and the page does not scroll sideways at the
- * REFLOW_WIDTHS. Focus is read first, before the viewport changes; the viewport is restored after.
+ * summary, when there is one, has focus (it is shown after a form with errors is sent); every button (links
+ * styled as buttons included), input, select and textarea is at least 24 by 24 CSS px, a radio or checkbox
+ * counting its label (WCAG 2.5.8; links in sentences are exempt, so other links are not measured); and the page
+ * does not scroll sideways at the REFLOW_WIDTHS. Focus is read first, before the viewport changes; the
+ * viewport is restored after.
  */
 export async function layoutProblems(page) {
   const problems = [];
@@ -283,7 +284,7 @@ export async function layoutProblems(page) {
     };
     const big = (r) => Math.round(r.width) >= 24 && Math.round(r.height) >= 24;
     const out = [];
-    for (const el of document.querySelectorAll('button, input:not([type=hidden]), select, textarea')) {
+    for (const el of document.querySelectorAll('button, input:not([type=hidden]), select, textarea, a.hys-button, a[role=button]')) {
       if (!shown(el) && !(el.type === 'radio' || el.type === 'checkbox')) continue;
       const rects = [el.getBoundingClientRect()];
       if (el.type === 'radio' || el.type === 'checkbox') for (const l of el.labels || []) rects.push(l.getBoundingClientRect());
