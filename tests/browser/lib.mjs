@@ -246,3 +246,72 @@ export function printViolations(checked) {
   }
   return checked.reduce((a, c) => a + c.violations.length, 0);
 }
+
+/** The widths a page must fit without sideways scrolling: 1280 px at 400% zoom, and at 200% (WCAG 1.4.10, 1.4.4). */
+export const REFLOW_WIDTHS = [
+  [320, 'reflow at 320 CSS px (400% zoom)'],
+  [640, '200% zoom (640 CSS px)'],
+];
+
+/**
+ * Checks of the current page that axe does not make, as a list of problems (empty when none): an error
+ * summary, when there is one, has focus (it is shown after a form with errors is sent); every button (links
+ * styled as buttons included), input, select and textarea is at least 24 by 24 CSS px, a radio or checkbox
+ * counting its label (WCAG 2.5.8; links in sentences are exempt, so other links are not measured); and the page
+ * does not scroll sideways at the REFLOW_WIDTHS. Focus is read first, before the viewport changes; the
+ * viewport is restored after.
+ */
+export async function layoutProblems(page) {
+  const problems = [];
+  // The browser moves focus to an autofocus element at its next rendering after load: give it a moment.
+  let focus = null;
+  for (let tries = 0; tries < 20; tries++) {
+    focus = await page.evaluate(() => {
+      const summary = document.querySelector('.hys-error-summary');
+      if (!summary) return null;
+      const a = document.activeElement;
+      return a === summary ? '' : a ? `${a.tagName.toLowerCase()}${a.id ? '#' + a.id : ''}${a.className ? '.' + String(a.className).split(' ')[0] : ''}` : 'nothing';
+    });
+    if (!focus) break;
+    await page.waitForTimeout(100);
+  }
+  if (focus) problems.push(`the error summary does not have focus (${focus} has)`);
+  const small = await page.evaluate(() => {
+    const shown = (el) => {
+      const cs = getComputedStyle(el);
+      const r = el.getBoundingClientRect();
+      return cs.display !== 'none' && cs.visibility !== 'hidden' && r.width > 0 && r.height > 0;
+    };
+    const big = (r) => Math.round(r.width) >= 24 && Math.round(r.height) >= 24;
+    const out = [];
+    for (const el of document.querySelectorAll('button, input:not([type=hidden]), select, textarea, a.hys-button, a[role=button]')) {
+      if (!shown(el) && !(el.type === 'radio' || el.type === 'checkbox')) continue;
+      const rects = [el.getBoundingClientRect()];
+      if (el.type === 'radio' || el.type === 'checkbox') for (const l of el.labels || []) rects.push(l.getBoundingClientRect());
+      if (!rects.some(big)) {
+        const r = rects[0];
+        out.push(`${el.tagName.toLowerCase()}${el.type ? `[type=${el.type}]` : ''}${el.name ? `[name="${el.name}"]` : ''} is ${Math.round(r.width)}×${Math.round(r.height)}`);
+      }
+    }
+    return out;
+  });
+  for (const s of small) problems.push(`target smaller than 24×24 CSS px: ${s}`);
+  const original = page.viewportSize();
+  try {
+    for (const [width, what] of REFLOW_WIDTHS) {
+      await page.setViewportSize({ width, height: original.height });
+      const wide = await page.evaluate((w) => {
+        const scroll = document.documentElement.scrollWidth;
+        if (scroll <= w) return null;
+        // The innermost elements that reach past the viewport, to say what to fix.
+        const past = Array.from(document.body.querySelectorAll('*')).filter((el) => el.getBoundingClientRect().right > w + 0.5);
+        const leaves = past.filter((el) => !past.some((o) => o !== el && el.contains(o))).slice(0, 3);
+        return { scroll, leaves: leaves.map((el) => `${el.tagName.toLowerCase()}${el.className ? '.' + String(el.className).split(' ').join('.') : ''}`) };
+      }, width);
+      if (wide) problems.push(`${what}: scrolls sideways (scrollWidth ${wide.scroll}); past the edge: ${wide.leaves.join(', ')}`);
+    }
+  } finally {
+    await page.setViewportSize(original);
+  }
+  return problems;
+}

@@ -2,7 +2,8 @@
 // Accessibility check of the officers' workspace in a real browser (Debian's Chromium) with axe-core (WCAG
 // 2.0/2.1/2.2 A and AA rules): the sign-in page blank, with errors and throttled; the officers' home; the
 // account page, with errors, with a token just made, and the revoke confirmation; every admin page blank and
-// with errors.
+// with errors; every page of the builder, blank and in its forms' error states (see `builder`). Every page must
+// answer the status expected of it.
 //
 //   node tests/browser/officer-a11y.mjs <BASE_URL> <ADMIN_EMAIL> <ADMIN_PASSWORD>
 //
@@ -10,7 +11,7 @@
 // while axe does); a few are checked again with it on. Exit 0 when every page has no violation and every step
 // worked, else 1.
 import { errorSummary } from './form.mjs';
-import { die, launch, navigateBy, parseBaseUrl, printViolations, relPath, runAxe, screenshot, setScripts, startWatchdog } from './lib.mjs';
+import { die, launch, layoutProblems, navigateBy, parseBaseUrl, printViolations, relPath, runAxe, screenshot, setScripts, startWatchdog } from './lib.mjs';
 
 const PROG = 'officer-a11y';
 const TOTAL_TIMEOUT_MS = Number(process.env.HYS_BROWSER_TIMEOUT_S || 120) * 1000;
@@ -20,6 +21,9 @@ const args = process.argv.slice(2);
 if (args.length !== 3) die(PROG, 'usage: node tests/browser/officer-a11y.mjs <BASE_URL> <ADMIN_EMAIL> <ADMIN_PASSWORD>');
 const BASE = parseBaseUrl(PROG, args[0]);
 const [EMAIL, PASSWORD] = args.slice(1);
+// The demo's open and closed consultations.
+const OPEN = 'irmp-2027';
+const CLOSED = 'library-opening-hours-2026';
 
 const checked = [];
 const failures = [];
@@ -31,11 +35,12 @@ function fail(label, message) {
 
 /** axe on the current page, which should have answered `status`; with errors expected, the summary too. */
 async function check(page, cdp, label, { status = null, errors = false } = {}, answered = null) {
-  if (status !== null && answered !== null && answered !== status) fail(label, `answered ${answered}, expected ${status}`);
+  if (status !== null && answered !== status) fail(label, `answered ${answered}, expected ${status}`);
   const summary = await errorSummary(page);
   if (errors && !summary.present) fail(label, 'no error summary');
   if (!errors && summary.present) fail(label, `an unexpected error summary: ${summary.text.slice(0, 200)}`);
   if (summary.brokenLinks.length) fail(label, `error summary links to missing ids: ${summary.brokenLinks.join(', ')}`);
+  for (const problem of await layoutProblems(page)) fail(label, problem);
   const violations = await runAxe(page, cdp);
   const url = relPath(BASE, page) + new URL(page.url()).search;
   checked.push({ label, url, violations });
@@ -48,9 +53,15 @@ async function visit(page, cdp, label, path, expect = {}) {
   await check(page, cdp, label, { status: 200, ...expect }, response ? response.status() : null);
 }
 
-/** Fill fields ({selector: value}), press the button named `button`, and check the page it leads to. */
+/**
+ * Fill fields ({selector: value}; `true` ticks the first radio or checkbox the selector finds), press the button
+ * named `button`, and check the page it leads to.
+ */
 async function submit(page, cdp, label, button, fields, expect) {
-  for (const [selector, value] of Object.entries(fields)) await page.fill(selector, value);
+  for (const [selector, value] of Object.entries(fields)) {
+    if (value === true) await page.locator(selector).first().check();
+    else await page.fill(selector, value);
+  }
   const status = await navigateBy(page, () => page.getByRole('button', { name: button, exact: true }).first().click());
   await check(page, cdp, label, expect, status);
 }
@@ -110,6 +121,106 @@ async function steps(page, cdp) {
   await submit(page, cdp, 'admin: pre-election period added', 'Add period', { '#period-name': 'County elections', '#starts-day': '25', '#starts-month': '3', '#starts-year': '2027', '#ends-day': '6', '#ends-month': '5', '#ends-year': '2027' }, { status: 200 });
 }
 
+const named = (name, value) => (value === undefined ? `[name="${name}"]` : `[name="${name}"][value="${value}"]`);
+
+/**
+ * The builder, as an admin uses it: every page blank and each form's error state — a new consultation, its
+ * details and background preview, schedule, sections, the kind chooser and every kind's question form, a
+ * question's edit form, delete confirmations, routing (list, choosing a question, a refused route), publishing
+ * refused, preview pages, lifecycle forms, duplicate, import, and paper entry.
+ */
+async function builder(page, cdp) {
+  await visit(page, cdp, 'builder: new consultation', '/officer/consultations/new');
+  await submit(page, cdp, 'builder: new consultation with nothing entered', 'Create consultation', {}, { status: 422, errors: true });
+  await submit(page, cdp, 'builder: overview of a new consultation', 'Create consultation', { [named('title')]: 'Our parks and open spaces', [named('summary')]: 'Tell us how you use the parks.', [named('organisation')]: true }, { status: 200 });
+  const base = relPath(BASE, page);
+  if (!base.startsWith('/officer/consultations/')) throw new Error(`creating a consultation led to ${base}`);
+
+  await visit(page, cdp, 'builder: details', `${base}/details`);
+  await submit(page, cdp, 'builder: details with no title', 'Save', { [named('title')]: '' }, { status: 422, errors: true });
+  await page.goto(BASE + `${base}/details`, { waitUntil: 'load' });
+  await submit(page, cdp, 'builder: background preview', 'Preview the background', { [named('body')]: '## Why we ask\n\nWe want to **know**.' }, { status: 200 });
+  await visit(page, cdp, 'builder: schedule', `${base}/schedule`);
+  await submit(page, cdp, 'builder: schedule with an impossible date', 'Save', { [named('opens_day')]: '31', [named('opens_month')]: '2', [named('opens_year')]: '2027' }, { status: 422, errors: true });
+
+  await visit(page, cdp, 'builder: new section', `${base}/sections/new`);
+  await submit(page, cdp, 'builder: new section with nothing entered', 'Save section', {}, { status: 422, errors: true });
+  await submit(page, cdp, 'builder: overview with a section', 'Save section', { [named('title')]: 'Your views', [named('key')]: 'views' }, { status: 200 });
+  const section = `${base}/sections/views`;
+  await visit(page, cdp, 'builder: a section', section);
+  await submit(page, cdp, 'builder: a section with no title', 'Save section', { [named('title')]: '' }, { status: 422, errors: true });
+  await visit(page, cdp, 'builder: choose a question kind', `${section}/questions/new`);
+  await submit(page, cdp, 'builder: choose a question kind with nothing chosen', 'Continue', {}, { status: 422, errors: true });
+  for (const kind of ['single_choice', 'multiple_choice', 'scale', 'short_text', 'long_text', 'number', 'date', 'ranking', 'grid']) {
+    await visit(page, cdp, `builder: new ${kind} question`, `${section}/questions/new?kind=${kind}`);
+    await submit(page, cdp, `builder: new ${kind} question with nothing entered`, 'Save question', {}, { status: 422, errors: true });
+  }
+  await visit(page, cdp, 'builder: new single_choice question again', `${section}/questions/new?kind=single_choice`);
+  await submit(page, cdp, 'builder: overview with a question', 'Save question', { [named('prompt')]: 'Do you visit a park every week?', [named('required', 'yes')]: true, [named('key')]: 'visit', [named('option_0_label')]: 'Yes', [named('option_1_label')]: 'No' }, { status: 200 });
+  await page.goto(BASE + `${section}/questions/new?kind=long_text`, { waitUntil: 'load' });
+  await submit(page, cdp, 'builder: overview with two questions', 'Save question', { [named('prompt')]: 'What would make the parks better?', [named('required', 'no')]: true, [named('key')]: 'better' }, { status: 200 });
+  await visit(page, cdp, 'builder: a question', `${base}/questions/visit`);
+  await submit(page, cdp, 'builder: a question with no prompt', 'Save question', { [named('prompt')]: '' }, { status: 422, errors: true });
+  await visit(page, cdp, 'builder: delete a question (confirm)', `${base}/questions/visit/delete`);
+  await visit(page, cdp, 'builder: delete a section (confirm)', `${section}/delete`);
+
+  await visit(page, cdp, 'builder: routing', `${base}/routing`);
+  await visit(page, cdp, 'builder: new route', `${base}/routing/new`);
+  await visit(page, cdp, 'builder: new route on a question', `${base}/routing/new?question=visit`);
+  await submit(page, cdp, 'builder: a route with no answer or target chosen', 'Add route', {}, { status: 422, errors: true });
+  const route = { [named('answers', 'no')]: true, [named('action', 'show')]: true, [named('target', 'question:better')]: true };
+  await submit(page, cdp, 'builder: routing with a route', 'Add route', route, { status: 200 });
+  await page.goto(BASE + `${base}/routing/new?question=visit`, { waitUntil: 'load' });
+  await submit(page, cdp, 'builder: a route refused (it exists already)', 'Add route', route, { status: 422, errors: true });
+
+  // A question of every kind, and its edit form.
+  const options = { [named('option_0_label')]: 'First', [named('option_1_label')]: 'Second' };
+  for (const [kind, extra] of [['multiple_choice', options], ['scale', {}], ['short_text', {}], ['number', {}], ['date', {}], ['ranking', options], ['grid', { [named('row_0_label')]: 'Parks', [named('row_1_label')]: 'Play areas' }]]) {
+    await page.goto(BASE + `${section}/questions/new?kind=${kind}`, { waitUntil: 'load' });
+    const fields = { [named('prompt')]: `A ${kind} question`, [named('required', 'no')]: true, [named('key')]: `a_${kind}`, ...extra };
+    await submit(page, cdp, `builder: overview with a ${kind} question`, 'Save question', fields, { status: 200 });
+    await visit(page, cdp, `builder: a ${kind} question`, `${base}/questions/a_${kind}`);
+  }
+
+  await visit(page, cdp, 'builder: preview', `${base}/preview`);
+  await visit(page, cdp, 'builder: a preview page', `${base}/preview/views`);
+  await submit(page, cdp, 'builder: a preview page with nothing entered', 'Continue', {}, { status: 422, errors: true });
+  await visit(page, cdp, 'builder: duplicate', `${base}/duplicate`);
+  await submit(page, cdp, 'builder: duplicate with no title', 'Duplicate', { [named('title')]: '' }, { status: 422, errors: true });
+  await visit(page, cdp, 'builder: delete a draft (confirm)', `${base}/lifecycle/delete`);
+
+  // Scheduled for next year and published: opening early, then a draft of the published version to discard.
+  const next = String(new Date().getUTCFullYear() + 1);
+  await page.goto(BASE + `${base}/schedule`, { waitUntil: 'load' });
+  const dates = { opens_day: '5', opens_month: '1', opens_year: next, opens_time: '9am', closes_day: '5', closes_month: '6', closes_year: next, closes_time: '9am' };
+  const schedule = Object.fromEntries(Object.entries(dates).map(([name, value]) => [named(name), value]));
+  await submit(page, cdp, 'builder: overview with dates', 'Save', { ...schedule, [named('visibility', 'public')]: true }, { status: 200 });
+  await visit(page, cdp, 'builder: publish with warnings', `${base}/publish`);
+  await submit(page, cdp, 'builder: overview when scheduled', 'Publish', {}, { status: 200 });
+  await visit(page, cdp, 'builder: open early (confirm)', `${base}/lifecycle/open`);
+  await page.goto(BASE + `${base}/details`, { waitUntil: 'load' });
+  await submit(page, cdp, 'builder: overview with unpublished changes', 'Save', { [named('title')]: 'Our parks and open spaces (changed)' }, { status: 200 });
+  await visit(page, cdp, 'builder: discard the changes (confirm)', `${base}/lifecycle/discard-draft`);
+
+  // Publishing refused: a consultation with no dates and no questions.
+  await page.goto(BASE + '/officer/consultations/new', { waitUntil: 'load' });
+  await submit(page, cdp, 'builder: overview of an empty consultation', 'Create consultation', { [named('title')]: 'Nothing yet', [named('summary')]: 'Still being written.', [named('organisation')]: true }, { status: 200 });
+  const empty = relPath(BASE, page);
+  await visit(page, cdp, 'builder: publish', `${empty}/publish`);
+  await submit(page, cdp, 'builder: publish refused with problems', 'Publish', {}, { status: 422, errors: true });
+
+  // The demo's open and closed consultations: lifecycle forms and paper entry.
+  await visit(page, cdp, 'builder: close early (confirm)', `/officer/consultations/${OPEN}/lifecycle/close`);
+  await visit(page, cdp, 'builder: extend', `/officer/consultations/${OPEN}/lifecycle/extend`);
+  await submit(page, cdp, 'builder: extend with an impossible date', 'Extend', { [named('closes_day')]: '31', [named('closes_month')]: '2', [named('closes_year')]: '2030' }, { status: 422, errors: true });
+  await visit(page, cdp, 'builder: archive (confirm)', `/officer/consultations/${CLOSED}/lifecycle/archive`);
+  await visit(page, cdp, 'builder: paper entry', `/officer/consultations/${OPEN}/paper`);
+  await submit(page, cdp, 'builder: paper entry with nothing entered', 'Save and key in the next', {}, { status: 422, errors: true });
+
+  await visit(page, cdp, 'builder: import', '/officer/import');
+  await submit(page, cdp, 'builder: import with errors', 'Import', { [named('definition')]: '{"slug": "Not a slug", "title": ""}' }, { status: 422, errors: true });
+}
+
 async function withScripts(page) {
   for (const [label, path] of [['[js] officers’ home', '/officer'], ['[js] account', '/officer/account'], ['[js] admin: users', '/officer/admin/users']]) {
     await visit(page, null, label, path);
@@ -142,6 +253,11 @@ async function main() {
       await steps(page, cdp);
     } catch (err) {
       fail('steps', `${err.message.split('\n')[0]} (at ${relPath(BASE, page)})`);
+    }
+    try {
+      await builder(page, cdp);
+    } catch (err) {
+      fail('builder', `${err.message.split('\n')[0]} (at ${relPath(BASE, page)})`);
     }
     try {
       await withScripts(await context.newPage());

@@ -37,13 +37,13 @@ async fn officer_from_the_command_line(app: &TestApp, email: &str) -> Browser {
 }
 
 /// Submits a form shown at `form_page` to `action`, expecting a redirect; returns where it leads.
-async fn done(b: &Browser, form_page: &str, action: &str, fields: &[(&str, &str)]) -> String {
+pub async fn done(b: &Browser, form_page: &str, action: &str, fields: &[(&str, &str)]) -> String {
     let page = b.submit(form_page, action, fields).await;
     assert_eq!(page.status, 303, "POST {action}: {}", excerpt(&page));
     page.location.clone().unwrap()
 }
 
-fn excerpt(page: &Page) -> String {
+pub fn excerpt(page: &Page) -> String {
     let body = &page.body;
     match body.find("<main") {
         Some(at) => body[at..].chars().take(3000).collect(),
@@ -52,7 +52,7 @@ fn excerpt(page: &Page) -> String {
 }
 
 /// The value of a hidden field on a page.
-fn hidden(page: &Page, name: &str) -> String {
+pub fn hidden(page: &Page, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page.body.find(&marker).unwrap_or_else(|| panic!("no field {name}")) + marker.len();
     page.body[start..].split('"').next().unwrap().to_string()

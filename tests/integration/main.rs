@@ -2,6 +2,7 @@
 //! TEST_DATABASE_URL is set (each test gets its own database there).
 
 mod abuse;
+mod access;
 mod accounts;
 mod api;
 mod bad_input;
@@ -16,3 +17,4 @@ mod openapi;
 mod routes;
 mod smoke;
 mod totals;
+mod xss;

@@ -12,7 +12,9 @@ pub fn concrete(route: &RouteDef) -> String {
         .path
         .replace("{slug}", IRMP)
         .replace("{page}", "closer_working")
+        .replace("questions/{key}", "questions/support_closer_working")
         .replace("{key}", "closer_working")
+        .replace("{id}", "1")
         .replace("{path:.*}", "css/app.css")
         .replace("{action}", "close")
         .replace("{index}", "0")
@@ -57,7 +59,7 @@ async fn every_route_answers_with_the_security_headers() {
 }
 
 /// Counts of what a request could change, to see that a refused one changed nothing.
-async fn snapshot(app: &TestApp) -> Vec<i64> {
+pub async fn snapshot(app: &TestApp) -> Vec<i64> {
     app.db(|conn| {
         use diesel::prelude::*;
         use haveyoursay::db::schema::*;

@@ -112,6 +112,7 @@ pub fn page(
             "email": identity.email,
             "role": identity.role.label(),
             "admin": identity.role == Role::Admin,
+            "builds": crate::web::routes::BUILDERS.contains(&identity.role),
         }),
     );
     ctx.insert("csrf", &csrf.0);

@@ -54,7 +54,13 @@ pub fn to_fields(q: &Question, fields: &mut Fields) {
 
 /// A new question of `kind`: choice kinds start with options to edit (an agree scale for scales and grids).
 pub fn starting(kind: Kind) -> Question {
-    let choice = |label: &str| Choice { key: key_from(label), label: label.into(), other: false, exclusive: false };
+    // A blank line has a blank key, so that saving makes the key from the label the officer types.
+    let choice = |label: &str| Choice {
+        key: if label.is_empty() { String::new() } else { key_from(label) },
+        label: label.into(),
+        other: false,
+        exclusive: false,
+    };
     let options: Vec<Choice> = match kind {
         Kind::Scale | Kind::Grid => AGREE_SCALE.iter().map(|l| choice(l)).collect(),
         Kind::SingleChoice | Kind::MultipleChoice | Kind::Ranking => vec![choice(""), choice("")],
@@ -322,4 +328,33 @@ fn choices(fields: &mut Fields, what: &str, noun: &str) -> Vec<Choice> {
         out.push(Choice { key, label: label.into(), other: false, exclusive: false });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_choice_question_starts_with_blank_lines_whose_keys_come_from_the_labels_typed() {
+        for kind in [Kind::SingleChoice, Kind::MultipleChoice, Kind::Ranking, Kind::Grid] {
+            let q = starting(kind);
+            let mut fields = Fields::default();
+            to_fields(&q, &mut fields);
+            for (i, label) in ["Yes", "No"].iter().enumerate() {
+                if kind != Kind::Grid {
+                    assert_eq!(fields.value(&format!("option_{i}_key")), "", "{kind:?}");
+                    fields.set(&format!("option_{i}_label"), *label);
+                }
+                fields.set(&format!("row_{i}_label"), *label);
+            }
+            fields.set("prompt", "Do you agree?");
+            fields.set("required", "yes");
+            let question = from_fields(&mut fields, |_| false);
+            assert!(!fields.has_errors(), "{kind:?}: {:?}", fields.summary());
+            let question = question.unwrap();
+            if kind != Kind::Grid {
+                assert_eq!(question.options.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), ["yes", "no"]);
+            }
+        }
+    }
 }

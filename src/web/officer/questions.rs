@@ -229,8 +229,9 @@ async fn move_section(
 ) -> Result<HttpResponse, AppError> {
     let (slug, key) = path.into_inner();
     let fields = Fields::from(form::read(&request, &state, body).await?);
-    let direction = direction(&fields)?;
+    // Another organisation's consultation is not found, whatever the form says.
     let w = working(&state, &who, &slug).await?;
+    let direction = direction(&fields)?;
     edit(&state, &who, &request, &w, &fields.value("revision"), "section moved", move |q| {
         builder::move_section(q, &key, direction)
     })
@@ -554,8 +555,9 @@ async fn move_question(
 ) -> Result<HttpResponse, AppError> {
     let (slug, key) = path.into_inner();
     let fields = Fields::from(form::read(&request, &state, body).await?);
-    let direction = direction(&fields)?;
+    // Another organisation's consultation is not found, whatever the form says.
     let w = working(&state, &who, &slug).await?;
+    let direction = direction(&fields)?;
     edit(&state, &who, &request, &w, &fields.value("revision"), "question moved", move |q| {
         builder::move_question(q, &key, direction)
     })
