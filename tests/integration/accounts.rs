@@ -390,11 +390,11 @@ async fn unknown_and_known_accounts_take_about_as_long_to_refuse() {
         unknown.push(attempt(&app, "nobody@example.org", &format!("198.51.100.{n}"), n).await);
         known.push(attempt(&app, "jo@example.org", &format!("198.51.101.{n}"), n).await);
     }
-    let median = |mut times: Vec<Duration>| {
-        times.sort();
-        times[times.len() / 2]
-    };
-    let (unknown, known) = (median(unknown), median(known));
+    // The quickest of each: what the work itself costs, since whatever else the machine does only adds to it
+    // (the other tests of the suite run beside this one). A check skipped for unknown accounts would make their
+    // quickest many times quicker.
+    let quickest = |times: Vec<Duration>| times.into_iter().min().unwrap();
+    let (unknown, known) = (quickest(unknown), quickest(known));
     let ratio = unknown.as_secs_f64() / known.as_secs_f64();
     assert!((1.0 / 3.0..=3.0).contains(&ratio), "unknown {unknown:?} against known {known:?}");
 }
