@@ -6,6 +6,7 @@ pub mod api;
 pub mod assets;
 pub mod csrf;
 pub mod error;
+pub mod exports;
 pub mod form;
 pub mod identity;
 pub mod limits;

@@ -76,3 +76,15 @@ pub fn record_keyed_response(
     audit(conn, actor, c, "response.enter", serde_json::json!({ "reference": reference, "channel": channel }))?;
     Ok(())
 }
+
+/// Records that `actor` downloaded a consultation's responses, in which format and how many there were.
+pub fn record_responses_export(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    c: &Consultation,
+    format: &str,
+    responses: i64,
+) -> Result<()> {
+    audit(conn, actor, c, "responses.export", serde_json::json!({ "format": format, "responses": responses }))?;
+    Ok(())
+}

@@ -7,6 +7,7 @@ mod api;
 mod bad_input;
 mod browser;
 mod builder;
+mod exports;
 mod fuzz;
 mod helpers;
 mod installed;
@@ -15,4 +16,7 @@ mod journey;
 mod openapi;
 mod routes;
 mod smoke;
+#[allow(dead_code)] // the suite uses a part of what the harnesses share
+#[path = "../support/mod.rs"]
+mod support;
 mod totals;

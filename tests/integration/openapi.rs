@@ -36,6 +36,7 @@ const EXERCISED: &[(&str, &str)] = &[
     ("/api/v1/consultations/{slug}/definition", "put"),
     ("/api/v1/consultations/{slug}/publish", "post"),
     ("/api/v1/consultations/{slug}/responses", "post"),
+    ("/api/v1/consultations/{slug}/responses", "get"),
     ("/api/v1/consultations/{slug}/results", "get"),
     ("/api/v1/consultations/{slug}/results/stream", "get"),
 ];
@@ -930,6 +931,18 @@ async fn every_documented_operation_answers_as_documented() {
     c.exchange(definition, 403, get(&app, &of(IRMP), Some(&cabinet)).await).await;
     c.exchange(definition, 404, get(&app, &of("officers-only"), Some(&analyst)).await).await;
     c.exchange(definition, 404, get(&app, &of("no-such-consultation"), Some(&analyst)).await).await;
+
+    // Every response, in each format, to the organisation's readers only.
+    let export = ("/api/v1/consultations/{slug}/responses", "get");
+    let of = |slug: &str, format: &str| format!("/api/v1/consultations/{slug}/responses?format={format}");
+    for format in ["csv", "xlsx", "json"] {
+        c.exchange(export, 200, get(&app, &of(IRMP, format), Some(&analyst)).await).await;
+    }
+    c.exchange(export, 400, get(&app, &of(IRMP, "pdf"), Some(&officer)).await).await;
+    c.exchange(export, 401, get(&app, &of(IRMP, "csv"), None).await).await;
+    c.exchange(export, 403, get(&app, &of(IRMP, "csv"), Some(&cabinet)).await).await;
+    c.exchange(export, 404, get(&app, &of(IRMP, "csv"), Some(&elsewhere)).await).await;
+    let of = |slug: &str| format!("/api/v1/consultations/{slug}/definition");
 
     // A new draft from the IRMP definition under another slug, then replaced, scheduled and published.
     let create = ("/api/v1/consultations", "post");

@@ -3,6 +3,7 @@
 
 mod consultations;
 mod definitions;
+pub mod exports;
 pub mod openapi;
 mod responses;
 mod results;
@@ -20,6 +21,7 @@ pub fn routes(r: &mut Router) {
         .get("/api/v1/consultations/{slug}", Access::Public, web::get().to(consultations::show))
         .get("/api/v1/consultations/{slug}/definition", Access::Api(READERS), web::get().to(definitions::show))
         .post("/api/v1/consultations/{slug}/responses", Access::Public, web::post().to(responses::create))
+        .get("/api/v1/consultations/{slug}/responses", Access::Api(READERS), web::get().to(exports::download))
         .get("/api/v1/consultations/{slug}/results", Access::Public, web::get().to(results::show))
         .get("/api/v1/consultations/{slug}/results/stream", Access::Public, web::get().to(results::stream))
         .post("/api/v1/consultations", Access::Api(BUILDERS), web::post().to(workspace::create))

@@ -12,6 +12,7 @@ mod question_form;
 mod account;
 mod admin;
 mod consultations;
+mod exports;
 mod paper;
 mod preview;
 mod questions;
@@ -44,6 +45,7 @@ pub fn routes(r: &mut Router) {
     routing::routes(r);
     preview::routes(r);
     paper::routes(r);
+    exports::routes(r);
 }
 
 /// What an officer page's handler works with: the request, the application, who is signed in, and the CSRF
