@@ -10,10 +10,10 @@
 use super::stats::{percent, wilson95, SMALL_BASE};
 use super::tally::{Tallies, Tally};
 use crate::domain::questionnaire::{Choice, Kind, Question, Questionnaire};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct Report {
     /// The consultation's slug.
     pub consultation: String,
@@ -22,7 +22,7 @@ pub struct Report {
     pub questions: Vec<QuestionResult>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct QuestionResult {
     pub key: String,
     pub kind: Kind,
@@ -37,15 +37,15 @@ pub struct QuestionResult {
     /// The base is under 30: treat percentages with caution.
     pub small_base: bool,
     /// The latest version no longer asks it.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub removed: bool,
     pub options: Vec<OptionResult>,
     /// A grid's rows, each with its own base and options.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rows: Vec<RowResult>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct RowResult {
     pub key: String,
     pub label: String,
@@ -55,12 +55,12 @@ pub struct RowResult {
     /// How many were shown it and left it blank.
     pub skipped: i64,
     pub small_base: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub removed: bool,
     pub options: Vec<OptionResult>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct OptionResult {
     pub key: String,
     pub label: String,
@@ -76,7 +76,7 @@ pub struct OptionResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mean_rank: Option<f64>,
     /// The latest version no longer offers it.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub removed: bool,
 }
 

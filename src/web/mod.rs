@@ -12,6 +12,7 @@ pub mod identity;
 pub mod limits;
 pub mod officer;
 pub mod public;
+pub mod published;
 pub mod questions;
 pub mod render;
 pub mod routes;

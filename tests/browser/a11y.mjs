@@ -63,7 +63,7 @@ async function axeCheck(page, cdp, label) {
 
 // ---------------------------------------------------------------- steps
 
-async function gotoPage(page, cdp, label, path, okStatuses, { skipOn404 = false } = {}) {
+async function gotoPage(page, cdp, label, path, okStatuses, { skipOn404 = false, published = false } = {}) {
   const resp = await page.goto(BASE + path, { waitUntil: 'load' });
   const status = resp ? resp.status() : null;
   if (skipOn404 && status === 404) {
@@ -74,6 +74,10 @@ async function gotoPage(page, cdp, label, path, okStatuses, { skipOn404 = false 
   if (!okStatuses.includes(status)) {
     fail(label, `GET ${path} returned ${status}, expected ${okStatuses.join(' or ')}`);
     return false;
+  }
+  if (published) {
+    if ((await page.locator('#we-asked-you-said-we-did').count()) === 0) fail(label, 'no "We asked, you said, we did"');
+    await page.evaluate(() => document.querySelectorAll('details').forEach((d) => { d.open = true; }));
   }
   await axeCheck(page, cdp, label);
   return true;
@@ -335,6 +339,9 @@ async function main() {
       ['results', `/consultations/${SLUG_OPEN}/results`, [200], { skipOn404: true }],
       ['results (closed consultation)', `/consultations/${SLUG_CLOSED}/results`, [200], { skipOn404: true }],
     ];
+    // The published results ("We asked, you said, we did") on the closed consultation's page, with its
+    // earlier publications and open-data dictionary opened, so that axe sees every part.
+    steps.push(['published results (We asked, you said, we did)', `/consultations/${SLUG_CLOSED}`, [200], { published: true }]);
     let first = true;
     for (const [label, path, ok, opts] of steps) {
       try {

@@ -2,7 +2,7 @@
 // Accessibility check of the officers' workspace in a real browser (Debian's Chromium) with axe-core (WCAG
 // 2.0/2.1/2.2 A and AA rules): the sign-in page blank, with errors and throttled; the officers' home; the
 // account page, with errors, with a token just made, and the revoke confirmation; every admin page blank and
-// with errors.
+// with errors; a consultation's downloads page; publishing results, blank, with an error and previewed.
 //
 //   node tests/browser/officer-a11y.mjs <BASE_URL> <ADMIN_EMAIL> <ADMIN_PASSWORD>
 //
@@ -20,6 +20,9 @@ const args = process.argv.slice(2);
 if (args.length !== 3) die(PROG, 'usage: node tests/browser/officer-a11y.mjs <BASE_URL> <ADMIN_EMAIL> <ADMIN_PASSWORD>');
 const BASE = parseBaseUrl(PROG, args[0]);
 const [EMAIL, PASSWORD] = args.slice(1);
+// The demo's consultations, which the admin may work on.
+const OPEN_SLUG = 'irmp-2027';
+const CLOSED_SLUG = 'library-opening-hours-2026';
 
 const checked = [];
 const failures = [];
@@ -108,6 +111,14 @@ async function steps(page, cdp) {
   await page.goto(BASE + '/officer/admin/settings', { waitUntil: 'load' });
   await submit(page, cdp, 'admin: pre-election period with nothing entered', 'Add period', {}, { status: 422, errors: true });
   await submit(page, cdp, 'admin: pre-election period added', 'Add period', { '#period-name': 'County elections', '#starts-day': '25', '#starts-month': '3', '#starts-year': '2027', '#ends-day': '6', '#ends-month': '5', '#ends-year': '2027' }, { status: 200 });
+
+  // A consultation's responses and downloads, and publishing a closed one's results (blank, with an error,
+  // previewed). Nothing is published: the demo keeps its one publication.
+  await visit(page, cdp, 'responses: downloads', `/officer/consultations/${OPEN_SLUG}/responses`);
+  const publishResults = `/officer/consultations/${CLOSED_SLUG}/results/publish`;
+  await visit(page, cdp, 'results: publish again', publishResults);
+  await submit(page, cdp, 'results: publish with nothing entered', 'Publish the results', { '#f-outcome': '' }, { status: 422, errors: true });
+  await submit(page, cdp, 'results: preview', 'Preview', { '#f-outcome': '## We decided\n\n- to keep the hours' }, { status: 200 });
 }
 
 async function withScripts(page) {

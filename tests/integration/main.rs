@@ -14,6 +14,7 @@ mod installed;
 mod instances;
 mod journey;
 mod openapi;
+mod published;
 mod routes;
 mod smoke;
 #[allow(dead_code)] // the suite uses a part of what the harnesses share

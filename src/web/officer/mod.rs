@@ -16,6 +16,7 @@ mod exports;
 mod paper;
 mod preview;
 mod questions;
+mod results;
 mod routing;
 mod session;
 
@@ -46,6 +47,7 @@ pub fn routes(r: &mut Router) {
     preview::routes(r);
     paper::routes(r);
     exports::routes(r);
+    results::routes(r);
 }
 
 /// What an officer page's handler works with: the request, the application, who is signed in, and the CSRF
