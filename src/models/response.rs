@@ -144,7 +144,7 @@ pub fn all_with_answers(
     let answers = answers::table
         .filter(answers::consultation_id.eq(consultation_id))
         .select((answers::response_id, answers::question_key, answers::value, answers::other_text))
-        .order((answers::response_id, answers::id))
+        .order((answers::response_id, answers::question_key))
         .load(conn)?;
     Ok((rs, answers))
 }
@@ -228,7 +228,7 @@ pub fn page_after(
                 .and(answers::response_id.le(last.id)),
         )
         .select((answers::response_id, answers::question_key, answers::value, answers::other_text))
-        .order((answers::response_id, answers::id))
+        .order((answers::response_id, answers::question_key))
         .load(conn)?;
     Ok((rs, answers))
 }

@@ -76,6 +76,8 @@ struct Options {
     read_concurrent_seconds: u64,
     /// Time the response exports after the results reads.
     export: bool,
+    /// Before the exports, write responses straight into the tables until the consultation has this many.
+    export_rows: u64,
 }
 
 const USAGE: &str = "\
@@ -91,6 +93,9 @@ usage: cargo bench --bench load -- [options]
   --journey-seconds S         HTML journey phase duration, at most 120; 0 skips it (default 10)
   --export                    after the results reads, download every response as CSV, JSON and
                               Excel, timing each and sampling the server's memory
+  --export-rows N             before the exports, write random valid responses straight into the
+                              tables (not through the server, and so not into the running totals,
+                              which exports do not read) until the consultation has N (default 0)
   --smoke                     tiny run: 8 clients, 2 s, 8 journey clients for 2 s, preload 2000
                               (explicit flags still win)";
 
@@ -105,6 +110,7 @@ fn parse_args() -> Res<Options> {
     let mut journey_seconds: Option<u64> = None;
     let mut smoke = false;
     let mut export = false;
+    let mut export_rows: u64 = 0;
 
     let mut flags = support::Flags::from_env(USAGE);
     while let Some((flag, inline)) = flags.next_flag() {
@@ -119,6 +125,7 @@ fn parse_args() -> Res<Options> {
             "--journey-seconds" => journey_seconds = Some(flags.number(&flag, inline)?),
             "--smoke" => smoke = true,
             "--export" => export = true,
+            "--export-rows" => export_rows = flags.number(&flag, inline)?,
             other => eprintln!("load: ignoring unknown argument {other:?}"),
         }
     }
@@ -144,6 +151,7 @@ fn parse_args() -> Res<Options> {
         read_requests: if smoke { 200 } else { 2000 },
         read_concurrent_seconds: if smoke { 1 } else { 3 },
         export,
+        export_rows: export_rows.min(10_000_000),
     })
 }
 
@@ -692,7 +700,16 @@ async fn bench(opts: &Options, server: &mut Server, database_url: &str) -> Res<O
     } else {
         eprintln!("load: verified: results report {stored} responses (>= {})", opts.preload);
     }
-    let exports = if opts.export { export_phase(server, database_url, pid).await? } else { Vec::new() };
+    let exports = if opts.export {
+        if opts.export_rows > 0 {
+            let questionnaire = parsed.clone();
+            let (url, rows) = (database_url.to_string(), opts.export_rows);
+            tokio::task::spawn_blocking(move || write_rows(&url, &questionnaire, rows)).await??;
+        }
+        export_phase(server, database_url, pid).await?
+    } else {
+        Vec::new()
+    };
 
     if let Some(status) = server.exited() {
         eprintln!("load: WARNING: server exited during the run ({status})");
@@ -713,6 +730,54 @@ async fn bench(opts: &Options, server: &mut Server, database_url: &str) -> Res<O
         exports,
         failed,
     })
+}
+
+/// Writes random valid responses to the demo consultation straight into the tables, 5,000 to a transaction,
+/// until it has `rows`: a quick way to a million responses for the exports, which read only the responses and
+/// their answers.
+fn write_rows(database_url: &str, q: &haveyoursay::domain::questionnaire::Questionnaire, rows: u64) -> Res<()> {
+    use haveyoursay::models::{consultation, response, version};
+    let pool = haveyoursay::db::connect(database_url, 2)?;
+    let mut conn = pool.get()?;
+    let c = consultation::find_by_slug(&mut conn, SLUG)?.ok_or("no demo consultation")?;
+    let version_id = *version::published_ids(&mut conn, c.id)?.last().ok_or("no published version")?;
+    let have = response::count(&mut conn, c.id)? as u64;
+    let mut rng = StdRng::seed_from_u64(7);
+    let started = Instant::now();
+    let mut written = have;
+    while written < rows {
+        let n = (rows - written).min(5000);
+        let keys: Vec<(String, String)> =
+            (written..written + n).map(|i| (format!("HYS-BULK-{i:08}"), format!("bulk-{i}"))).collect();
+        let answers: Vec<haveyoursay::domain::answers::Answers> =
+            (0..n).map(|_| haveyoursay::demo::random_answers(q, &mut rng, "", &[])).collect();
+        let now = haveyoursay::models::now();
+        let new: Vec<response::NewResponse> = keys
+            .iter()
+            .map(|(reference, key)| response::NewResponse {
+                consultation_id: c.id,
+                version_id,
+                reference,
+                channel: "paper",
+                entered_by: None,
+                idempotency_key: key,
+                fingerprint: "bulk",
+                submitted_at: now,
+            })
+            .collect();
+        let given: Vec<&haveyoursay::domain::answers::Answers> = answers.iter().collect();
+        haveyoursay::db::write(&mut conn, |conn| response::insert_many(conn, &new, &given))?;
+        written += n;
+        if written % 100_000 < 5000 {
+            eprintln!("load:   written {written}/{rows}");
+        }
+    }
+    eprintln!(
+        "load: wrote {} responses straight into the tables in {:.0} s",
+        rows.saturating_sub(have),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// The export phase: an admin and a token made with the binary's own commands, then every response of the

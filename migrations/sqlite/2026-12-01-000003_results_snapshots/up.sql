@@ -22,3 +22,7 @@ CREATE TABLE results_snapshots (
 -- "Results published" follows from a snapshot existing, and only a publication sets this column (in the
 -- transaction that stores the snapshot); none existed before this migration.
 UPDATE consultations SET results_published_at = NULL;
+
+-- Exports walk a consultation's responses in id order, a page at a time: without this index SQLite sorts
+-- every response of the consultation for each page. (On PostgreSQL the primary key is this index.)
+CREATE INDEX responses_by_consultation ON responses (consultation_id, id);
