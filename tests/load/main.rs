@@ -565,6 +565,8 @@ struct Outcome {
 /// One timed download of every response.
 struct Export {
     format: &'static str,
+    /// The responses in the file, as the server counted them (X-Response-Count).
+    responses: u64,
     bytes: u64,
     seconds: f64,
     /// The server's memory just before, and the most seen during, in kB.
@@ -812,26 +814,32 @@ async fn export_phase(server: &Server, database_url: &str, pid: u32) -> Res<Vec<
         let rss_before_kb = support::rss_kb(pid);
         eprintln!("load: export phase: {format}");
         let started = Instant::now();
-        let (bytes, rss_max_kb) = watching_memory(pid, async {
+        let (answered, rss_max_kb) = watching_memory(pid, async {
             let mut r = client.get(&url).bearer_auth(&token).send().await?;
             if r.status() != reqwest::StatusCode::OK {
                 return Err(format!("GET {url}: {}", r.status()).into());
             }
+            let responses = r
+                .headers()
+                .get("x-response-count")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             let mut bytes = 0u64;
             while let Some(chunk) = r.chunk().await? {
                 bytes += chunk.len() as u64;
             }
-            Ok::<u64, Box<dyn std::error::Error + Send + Sync>>(bytes)
+            Ok::<(u64, u64), Box<dyn std::error::Error + Send + Sync>>((responses, bytes))
         })
         .await;
-        let bytes = bytes?;
+        let (responses, bytes) = answered?;
         let seconds = started.elapsed().as_secs_f64();
         eprintln!(
             "load:   {format}: {bytes} bytes in {seconds:.1} s; memory {:.1} MB before, at most {:.1} MB",
             rss_before_kb as f64 / 1024.0,
             rss_max_kb as f64 / 1024.0
         );
-        out.push(Export { format, bytes, seconds, rss_before_kb, rss_max_kb });
+        out.push(Export { format, responses, bytes, seconds, rss_before_kb, rss_max_kb });
     }
     Ok(out)
 }
@@ -953,7 +961,7 @@ fn print_summary(opts: &Options, o: &Outcome) {
             println!(
                 "| {} | {} | {} | {:.1} | {:.1} | {:.1} / {:.1} |",
                 opts.backend.name(),
-                o.stored,
+                e.responses,
                 e.format,
                 e.bytes as f64 / 1e6,
                 e.seconds,
