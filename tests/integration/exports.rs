@@ -261,6 +261,8 @@ async fn only_the_organisations_readers_download_and_each_download_is_audited() 
 
     // The officers' page: the count, and a link for each format that downloads the same file.
     let analyst = app.signed_in("page-analyst@example.org", "analyst", Some(NORTHSHIRE_FIRE)).await;
+    let home = analyst.get("/officer").await;
+    assert!(home.body.contains(&format!("href=\"/officer/consultations/{IRMP}/responses\"")), "{}", home.body);
     let responses = app.stored_responses(IRMP).await;
     let shown = analyst.get(&format!("/officer/consultations/{IRMP}/responses")).await;
     assert_eq!(shown.status, 200);

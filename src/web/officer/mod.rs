@@ -217,6 +217,8 @@ async fn home(state: web::Data<AppState>, identity: Identity, csrf: CsrfToken) -
         .collect();
     let mut ctx = tera::Context::new();
     ctx.insert("consultations", &listed);
+    // Analysts read responses and do not build: their link is to each consultation's downloads.
+    ctx.insert("analyst", &(identity.role == Role::Analyst));
     ctx.insert("section", "consultations");
     Ok(page(&identity, &csrf, StatusCode::OK, "officer/home.html", ctx))
 }
