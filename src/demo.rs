@@ -1,6 +1,7 @@
 //! The demo: the fire and rescue service's IRMP consultation (open, public live results, a few hundred
 //! generated responses with about 97% support on the headline question) and a closed library consultation
-//! with "We asked, you said, we did". Responses go through the real submission path.
+//! with "We asked, you said, we did", published as officers publish results. Responses go through the real
+//! submission path.
 
 use crate::db::{self, Pool};
 use crate::domain::answers::{Answer, Answers, Value};
@@ -99,7 +100,7 @@ fn load_absent(pool: &Pool, zone: chrono_tz::Tz) -> anyhow::Result<Loaded> {
                     opens_at: (now - Duration::days(21)).date().and_hms_opt(9, 0, 0),
                     closes_at: (now + Duration::days(70)).date().and_hms_opt(23, 59, 0),
                     results_visibility: &def.results_visibility,
-                    outcome: file.outcome.as_deref(),
+                    outcome: None,
                     created_at: now,
                     updated_at: now,
                 },
@@ -131,19 +132,24 @@ fn load_absent(pool: &Pool, zone: chrono_tz::Tz) -> anyhow::Result<Loaded> {
         }
         if plan.closed {
             close_in_the_past(pool, id)?;
+            let outcome = file.outcome.as_deref().context("the closed demo says what was decided")?;
+            let mut conn = pool.get()?;
+            let c = consultation::find(&mut conn, id)?;
+            crate::workspace::publish_results(&mut conn, &models::audit::Actor::command_line(), &c, outcome)
+                .map_err(|e| anyhow::anyhow!("the closed demo's results are not published: {e}"))?;
         }
         loaded.push((slug, true));
     }
     Ok(loaded)
 }
 
-/// Moves a demo consultation's dates into the past and publishes its results, as if it ran early in 2026.
+/// Moves a demo consultation's dates into the past, as if it ran early in 2026.
 fn close_in_the_past(pool: &Pool, id: i64) -> anyhow::Result<()> {
     use crate::db::schema::consultations::dsl;
     use diesel::prelude::*;
     let at = |m, d| NaiveDate::from_ymd_opt(2026, m, d).and_then(|d| d.and_hms_opt(9, 0, 0));
     diesel::update(dsl::consultations.find(id))
-        .set((dsl::opens_at.eq(at(1, 12)), dsl::closes_at.eq(at(3, 8)), dsl::results_published_at.eq(at(4, 20))))
+        .set((dsl::opens_at.eq(at(1, 12)), dsl::closes_at.eq(at(3, 8))))
         .execute(&mut pool.get()?)?;
     Ok(())
 }

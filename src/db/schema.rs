@@ -263,3 +263,16 @@ diesel::table! {
         count -> BigInt,
     }
 }
+
+diesel::table! {
+    results_snapshots (consultation_id, number) {
+        consultation_id -> BigInt,
+        number -> Integer,
+        published_at -> Timestamp,
+        published_by -> Nullable<BigInt>,
+        publisher -> Text,
+        outcome -> Text,
+        responses -> BigInt,
+        figures -> Text,
+    }
+}

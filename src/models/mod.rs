@@ -10,6 +10,7 @@ pub mod organisation;
 pub mod response;
 pub mod session;
 pub mod setting;
+pub mod snapshot;
 pub mod throttle;
 pub mod totals;
 pub mod user;

@@ -144,7 +144,7 @@ pub fn all_with_answers(
     let answers = answers::table
         .filter(answers::consultation_id.eq(consultation_id))
         .select((answers::response_id, answers::question_key, answers::value, answers::other_text))
-        .order((answers::response_id, answers::id))
+        .order((answers::response_id, answers::question_key))
         .load(conn)?;
     Ok((rs, answers))
 }
@@ -187,4 +187,48 @@ pub fn recount(conn: &mut DbConnection, consultation_id: i64, zone: chrono_tz::T
     }
     crate::results::tally::days_in_latest(&mut tallies);
     Ok(tallies)
+}
+
+/// A stored response as exports read it: never its idempotency key or fingerprint.
+#[derive(Debug, Queryable)]
+pub struct ExportedResponse {
+    pub id: i64,
+    pub version_id: i64,
+    pub reference: String,
+    pub channel: String,
+    pub submitted_at: NaiveDateTime,
+}
+
+/// Up to `limit` responses of a consultation after response id `after`, in id order, with their answers
+/// (ordered by response): one page of a keyset walk, whose cost does not grow with how far it has gone.
+pub fn page_after(
+    conn: &mut DbConnection,
+    consultation_id: i64,
+    after: i64,
+    limit: i64,
+) -> QueryResult<(Vec<ExportedResponse>, Vec<StoredAnswer>)> {
+    let rs: Vec<ExportedResponse> = responses::table
+        .filter(responses::consultation_id.eq(consultation_id).and(responses::id.gt(after)))
+        .select((
+            responses::id,
+            responses::version_id,
+            responses::reference,
+            responses::channel,
+            responses::submitted_at,
+        ))
+        .order(responses::id)
+        .limit(limit)
+        .load(conn)?;
+    let (Some(first), Some(last)) = (rs.first(), rs.last()) else { return Ok((rs, Vec::new())) };
+    let answers = answers::table
+        .filter(
+            answers::consultation_id
+                .eq(consultation_id)
+                .and(answers::response_id.ge(first.id))
+                .and(answers::response_id.le(last.id)),
+        )
+        .select((answers::response_id, answers::question_key, answers::value, answers::other_text))
+        .order((answers::response_id, answers::question_key))
+        .load(conn)?;
+    Ok((rs, answers))
 }

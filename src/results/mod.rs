@@ -4,6 +4,7 @@
 
 pub mod crosstab;
 pub mod figures;
+pub mod published;
 pub mod report;
 pub mod stats;
 pub mod suppression;

@@ -10,10 +10,10 @@
 use super::stats::{percent, wilson95, SMALL_BASE};
 use super::tally::{Tallies, Tally};
 use crate::domain::questionnaire::{Choice, Kind, Question, Questionnaire};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct Report {
     /// The consultation's slug.
     pub consultation: String,
@@ -22,7 +22,7 @@ pub struct Report {
     pub questions: Vec<QuestionResult>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct QuestionResult {
     pub key: String,
     pub kind: Kind,
@@ -37,15 +37,15 @@ pub struct QuestionResult {
     /// The base is under 30: treat percentages with caution.
     pub small_base: bool,
     /// The latest version no longer asks it.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub removed: bool,
     pub options: Vec<OptionResult>,
     /// A grid's rows, each with its own base and options.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rows: Vec<RowResult>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct RowResult {
     pub key: String,
     pub label: String,
@@ -55,12 +55,12 @@ pub struct RowResult {
     /// How many were shown it and left it blank.
     pub skipped: i64,
     pub small_base: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub removed: bool,
     pub options: Vec<OptionResult>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct OptionResult {
     pub key: String,
     pub label: String,
@@ -76,7 +76,7 @@ pub struct OptionResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mean_rank: Option<f64>,
     /// The latest version no longer offers it.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub removed: bool,
 }
 
@@ -106,12 +106,20 @@ pub fn build(slug: &str, published: &[(i64, &Questionnaire)], tallies: &Tallies)
 /// Every question any version asked: the latest version's in its order, then those only earlier versions
 /// asked (newest wording first), marked removed.
 fn all_questions<'a>(versions: &[Version<'a>]) -> Vec<(&'a Question, bool)> {
+    let questionnaires: Vec<&Questionnaire> = versions.iter().map(|v| v.questionnaire).collect();
+    questions_across(&questionnaires)
+}
+
+/// Every question of the published questionnaires (oldest first), in the order results and exports list
+/// them: the latest version's in its order, then those only earlier versions asked (newest wording first),
+/// each with whether the latest version no longer asks it.
+pub fn questions_across<'a>(published: &[&'a Questionnaire]) -> Vec<(&'a Question, bool)> {
     let mut out: Vec<(&Question, bool)> = Vec::new();
-    for (i, v) in versions.iter().enumerate().rev() {
-        let latest = i + 1 == versions.len();
-        for q in v.questionnaire.questions() {
-            if !out.iter().any(|(seen, _)| seen.key == q.key) {
-                out.push((q, !latest));
+    for (i, q) in published.iter().enumerate().rev() {
+        let latest = i + 1 == published.len();
+        for question in q.questions() {
+            if !out.iter().any(|(seen, _)| seen.key == question.key) {
+                out.push((question, !latest));
             }
         }
     }
@@ -125,11 +133,23 @@ fn all_choices<'a>(
     key: &str,
     pick: fn(&Question) -> &Vec<Choice>,
 ) -> Vec<(&'a Choice, bool)> {
+    let questionnaires: Vec<&Questionnaire> = versions.iter().map(|v| v.questionnaire).collect();
+    choices_across(&questionnaires, key, pick)
+}
+
+/// Every choice of question `key` under `pick` (its options or its rows) over the published questionnaires
+/// (oldest first): the latest version's in its order, then those only earlier versions offered, each with
+/// whether the latest version no longer offers it.
+pub fn choices_across<'a>(
+    published: &[&'a Questionnaire],
+    key: &str,
+    pick: fn(&Question) -> &Vec<Choice>,
+) -> Vec<(&'a Choice, bool)> {
     let mut out: Vec<(&Choice, bool)> = Vec::new();
-    let latest = versions.last().and_then(|v| v.questionnaire.question(key));
-    for v in versions.iter().rev() {
-        let Some(q) = v.questionnaire.question(key) else { continue };
-        for c in pick(q) {
+    let latest = published.last().and_then(|q| q.question(key));
+    for q in published.iter().rev() {
+        let Some(question) = q.question(key) else { continue };
+        for c in pick(question) {
             if !out.iter().any(|(seen, _)| seen.key == c.key) {
                 let kept = latest.is_some_and(|l| pick(l).iter().any(|lc| lc.key == c.key));
                 out.push((c, !kept));

@@ -1,13 +1,15 @@
 //! What officers do to consultations — create, edit the draft, publish, schedule, close, archive, duplicate,
-//! import and export — each as one transaction that writes its audit record beside the change. The officers'
+//! import and export, publish results — each as one transaction that writes its audit record beside the change. The officers'
 //! pages and the officer API both call these, so a rule is kept the same way whichever an officer uses.
 //! Who may act on which consultation is decided before (see `web::routes` and `Identity::works_for`).
 
 mod drafts;
 mod lifecycle;
+mod results;
 
 pub use drafts::*;
 pub use lifecycle::*;
+pub use results::*;
 
 use crate::db::DbConnection;
 use crate::models::audit::{self, Actor, Entry};
@@ -24,6 +26,9 @@ pub enum Error {
     Conflict,
     #[error("the web address name ‘{0}’ is already used by another consultation")]
     SlugTaken(String),
+    /// Results are published once a consultation has closed.
+    #[error("the consultation has not closed: its results can be published once it has")]
+    NotClosed,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }
@@ -74,5 +79,17 @@ pub fn record_keyed_response(
     channel: &str,
 ) -> Result<()> {
     audit(conn, actor, c, "response.enter", serde_json::json!({ "reference": reference, "channel": channel }))?;
+    Ok(())
+}
+
+/// Records that `actor` downloaded a consultation's responses, in which format and how many there were.
+pub fn record_responses_export(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    c: &Consultation,
+    format: &str,
+    responses: i64,
+) -> Result<()> {
+    audit(conn, actor, c, "responses.export", serde_json::json!({ "format": format, "responses": responses }))?;
     Ok(())
 }

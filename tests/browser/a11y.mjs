@@ -65,12 +65,16 @@ async function axeCheck(page, cdp, label) {
 
 // ---------------------------------------------------------------- steps
 
-async function gotoPage(page, cdp, label, path, okStatuses) {
+async function gotoPage(page, cdp, label, path, okStatuses, { published = false } = {}) {
   const resp = await page.goto(BASE + path, { waitUntil: 'load' });
   const status = resp ? resp.status() : null;
   if (!okStatuses.includes(status)) {
     fail(label, `GET ${path} returned ${status}, expected ${okStatuses.join(' or ')}`);
     return false;
+  }
+  if (published) {
+    if ((await page.locator('#we-asked-you-said-we-did').count()) === 0) fail(label, 'no "We asked, you said, we did"');
+    await page.evaluate(() => document.querySelectorAll('details').forEach((d) => { d.open = true; }));
   }
   await axeCheck(page, cdp, label);
   return true;
@@ -334,10 +338,13 @@ async function main() {
       ['results', `/consultations/${SLUG_OPEN}/results`, [200]],
       ['results (closed consultation)', `/consultations/${SLUG_CLOSED}/results`, [200]],
     ];
+    // The published results ("We asked, you said, we did") on the closed consultation's page, with its
+    // earlier publications and open-data dictionary opened, so that axe sees every part.
+    steps.push(['published results (We asked, you said, we did)', `/consultations/${SLUG_CLOSED}`, [200], { published: true }]);
     let first = true;
-    for (const [label, path, ok] of steps) {
+    for (const [label, path, ok, opts] of steps) {
       try {
-        await gotoPage(page, cdp, label, path, ok);
+        await gotoPage(page, cdp, label, path, ok, opts);
       } catch (err) {
         fail(label, err.message.split('\n')[0]);
         if (first) {

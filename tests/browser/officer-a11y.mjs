@@ -2,8 +2,9 @@
 // Accessibility check of the officers' workspace in a real browser (Debian's Chromium) with axe-core (WCAG
 // 2.0/2.1/2.2 A and AA rules): the sign-in page blank, with errors and throttled; the officers' home; the
 // account page, with errors, with a token just made, and the revoke confirmation; every admin page blank and
-// with errors; every page of the builder, blank and in its forms' error states (see `builder`). Every page must
-// answer the status expected of it.
+// with errors; every page of the builder, blank and in its forms' error states (see `builder`); a consultation's
+// downloads page; publishing results, blank, with an error and previewed. Every page must answer the status
+// expected of it.
 //
 //   node tests/browser/officer-a11y.mjs <BASE_URL> <ADMIN_EMAIL> <ADMIN_PASSWORD>
 //
@@ -119,6 +120,14 @@ async function steps(page, cdp) {
   await page.goto(BASE + '/officer/admin/settings', { waitUntil: 'load' });
   await submit(page, cdp, 'admin: pre-election period with nothing entered', 'Add period', {}, { status: 422, errors: true });
   await submit(page, cdp, 'admin: pre-election period added', 'Add period', { '#period-name': 'County elections', '#starts-day': '25', '#starts-month': '3', '#starts-year': '2027', '#ends-day': '6', '#ends-month': '5', '#ends-year': '2027' }, { status: 200 });
+
+  // A consultation's responses and downloads, and publishing a closed one's results (blank, with an error,
+  // previewed). Nothing is published: the demo keeps its one publication.
+  await visit(page, cdp, 'responses: downloads', `/officer/consultations/${OPEN}/responses`);
+  const publishResults = `/officer/consultations/${CLOSED}/results/publish`;
+  await visit(page, cdp, 'results: publish again', publishResults);
+  await submit(page, cdp, 'results: publish with nothing entered', 'Publish the results', { '#f-outcome': '' }, { status: 422, errors: true });
+  await submit(page, cdp, 'results: preview', 'Preview', { '#f-outcome': '## We decided\n\n- to keep the hours' }, { status: 200 });
 }
 
 const named = (name, value) => (value === undefined ? `[name="${name}"]` : `[name="${name}"][value="${value}"]`);

@@ -8,13 +8,18 @@ mod api;
 mod bad_input;
 mod browser;
 mod builder;
+mod exports;
 mod fuzz;
 mod helpers;
 mod installed;
 mod instances;
 mod journey;
 mod openapi;
+mod published;
 mod routes;
 mod smoke;
+#[allow(dead_code)] // the suite uses a part of what the harnesses share
+#[path = "../support/mod.rs"]
+mod support;
 mod totals;
 mod xss;

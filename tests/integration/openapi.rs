@@ -36,8 +36,11 @@ const EXERCISED: &[(&str, &str)] = &[
     ("/api/v1/consultations/{slug}/definition", "put"),
     ("/api/v1/consultations/{slug}/publish", "post"),
     ("/api/v1/consultations/{slug}/responses", "post"),
+    ("/api/v1/consultations/{slug}/responses", "get"),
     ("/api/v1/consultations/{slug}/results", "get"),
     ("/api/v1/consultations/{slug}/results/stream", "get"),
+    ("/api/v1/consultations/{slug}/results/publish", "post"),
+    ("/api/v1/consultations/{slug}/results/published", "get"),
 ];
 
 /// Documented answers that are not produced, as (path, method, status), `*` for any; each with why not.
@@ -930,6 +933,58 @@ async fn every_documented_operation_answers_as_documented() {
     c.exchange(definition, 403, get(&app, &of(IRMP), Some(&cabinet)).await).await;
     c.exchange(definition, 404, get(&app, &of("officers-only"), Some(&analyst)).await).await;
     c.exchange(definition, 404, get(&app, &of("no-such-consultation"), Some(&analyst)).await).await;
+
+    // Every response, in each format, to the organisation's readers only.
+    let export = ("/api/v1/consultations/{slug}/responses", "get");
+    let of = |slug: &str, format: &str| format!("/api/v1/consultations/{slug}/responses?format={format}");
+    for format in ["csv", "xlsx", "json"] {
+        c.exchange(export, 200, get(&app, &of(IRMP, format), Some(&analyst)).await).await;
+    }
+    c.exchange(export, 400, get(&app, &of(IRMP, "pdf"), Some(&officer)).await).await;
+    c.exchange(export, 401, get(&app, &of(IRMP, "csv"), None).await).await;
+    c.exchange(export, 403, get(&app, &of(IRMP, "csv"), Some(&cabinet)).await).await;
+    c.exchange(export, 404, get(&app, &of(IRMP, "csv"), Some(&elsewhere)).await).await;
+    let of = |slug: &str| format!("/api/v1/consultations/{slug}/definition");
+
+    // Publishing a closed consultation's results, then reading them as open data.
+    app.create_consultation("openapi-closed", "closed", crate::api::every_kind()).await;
+    let publish_results = ("/api/v1/consultations/{slug}/results/publish", "post");
+    let to = |slug: &str| format!("/api/v1/consultations/{slug}/results/publish");
+    let decided = json!({"outcome": "We decided to **go ahead**."});
+    c.request_body(publish_results, &decided);
+    let closed = to("openapi-closed");
+    let first = c
+        .exchange(publish_results, 201, send(&app, Method::POST, &closed, Some(&admin), json_body(&decided)).await)
+        .await;
+    assert_eq!(first["publication"], 1);
+    let again = c
+        .exchange(publish_results, 200, send(&app, Method::POST, &closed, Some(&admin), json_body(&decided)).await)
+        .await;
+    assert_eq!(again["publication"], 2);
+    let wrong = json!({"decided": "x"});
+    c.exchange(publish_results, 400, send(&app, Method::POST, &closed, Some(&admin), json_body(&wrong)).await).await;
+    c.exchange(publish_results, 401, send(&app, Method::POST, &closed, None, json_body(&decided)).await).await;
+    c.exchange(publish_results, 403, send(&app, Method::POST, &to(IRMP), Some(&analyst), json_body(&decided)).await)
+        .await;
+    c.exchange(publish_results, 404, send(&app, Method::POST, &closed, Some(&elsewhere), json_body(&decided)).await)
+        .await;
+    c.exchange(publish_results, 409, send(&app, Method::POST, &to(IRMP), Some(&officer), json_body(&decided)).await)
+        .await;
+    c.exchange(publish_results, 413, send(&app, Method::POST, &closed, Some(&admin), huge_body()).await).await;
+    let as_text = Some(("text/plain", serde_json::to_vec(&decided).unwrap()));
+    c.exchange(publish_results, 415, send(&app, Method::POST, &closed, Some(&admin), as_text).await).await;
+    let empty = json!({"outcome": ""});
+    c.exchange(publish_results, 422, send(&app, Method::POST, &closed, Some(&admin), json_body(&empty)).await).await;
+    let published = ("/api/v1/consultations/{slug}/results/published", "get");
+    let at = |slug: &str| format!("/api/v1/consultations/{slug}/results/published");
+    for slug in [CLOSED, "openapi-closed"] {
+        let body = c.exchange(published, 200, get(&app, &at(slug), None).await).await;
+        assert!(body["questions"].as_array().is_some_and(|q| !q.is_empty()), "{body}");
+    }
+    c.exchange(published, 200, get(&app, &format!("{}?format=csv", at(CLOSED)), None).await).await;
+    c.exchange(published, 400, get(&app, &format!("{}?format=xml", at(CLOSED)), None).await).await;
+    c.exchange(published, 401, get(&app, &at(CLOSED), Some(UNKNOWN_TOKEN)).await).await;
+    c.exchange(published, 404, get(&app, &at(IRMP), None).await).await;
 
     // A new draft from the IRMP definition under another slug, then replaced, scheduled and published.
     let create = ("/api/v1/consultations", "post");

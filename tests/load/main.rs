@@ -10,12 +10,16 @@
 //!  4. results-read phase: measures `GET .../results` with that many stored responses
 //!     (2000 sequential requests after 50 warm-ups, then 8 concurrent clients for 3 s),
 //!
-//! sampling the server's resident memory (VmRSS) during the submission and journey phases, and prints a
-//! Markdown summary for BENCHMARKS.md.
+//!  5. with `--export`, the export phase: downloads every response of the consultation as CSV, JSON and
+//!     Excel through `GET .../responses?format=` (timed, reading the body as it arrives),
+//!
+//! sampling the server's resident memory (VmRSS) during the submission, journey and export phases, and prints
+//! a Markdown summary for BENCHMARKS.md.
 //!
 //! ```text
 //! cargo bench --bench load -- --clients 64 --seconds 10
 //! cargo bench --bench load -- --smoke
+//! cargo bench --bench load -- --seconds 1 --journey-seconds 0 --preload 1000000 --preload-seconds 1800 --export
 //! cargo bench --bench load -- --backend postgres --database-url postgres://postgres@127.0.0.1:5432/postgres
 //! ```
 //!
@@ -70,6 +74,10 @@ struct Options {
     read_requests: usize,
     /// Duration of the 8-client concurrent results reads.
     read_concurrent_seconds: u64,
+    /// Time the response exports after the results reads.
+    export: bool,
+    /// Before the exports, write responses straight into the tables until the consultation has this many.
+    export_rows: u64,
 }
 
 const USAGE: &str = "\
@@ -83,6 +91,11 @@ usage: cargo bench --bench load -- [options]
   --preload-seconds S         time limit of the preload phase, at most 1800 (default 180)
   --journey-clients N         residents answering through the HTML pages at once (default 64)
   --journey-seconds S         HTML journey phase duration, at most 120; 0 skips it (default 10)
+  --export                    after the results reads, download every response as CSV, JSON and
+                              Excel, timing each and sampling the server's memory
+  --export-rows N             before the exports, write random valid responses straight into the
+                              tables (not through the server, and so not into the running totals,
+                              which exports do not read) until the consultation has N (default 0)
   --smoke                     tiny run: 8 clients, 2 s, 8 journey clients for 2 s, preload 2000
                               (explicit flags still win)";
 
@@ -96,6 +109,8 @@ fn parse_args() -> Res<Options> {
     let mut journey_clients: Option<usize> = None;
     let mut journey_seconds: Option<u64> = None;
     let mut smoke = false;
+    let mut export = false;
+    let mut export_rows: u64 = 0;
 
     let mut flags = support::Flags::from_env(USAGE);
     while let Some((flag, inline)) = flags.next_flag() {
@@ -109,6 +124,8 @@ fn parse_args() -> Res<Options> {
             "--journey-clients" => journey_clients = Some(flags.number(&flag, inline)?),
             "--journey-seconds" => journey_seconds = Some(flags.number(&flag, inline)?),
             "--smoke" => smoke = true,
+            "--export" => export = true,
+            "--export-rows" => export_rows = flags.number(&flag, inline)?,
             other => eprintln!("load: ignoring unknown argument {other:?}"),
         }
     }
@@ -133,6 +150,8 @@ fn parse_args() -> Res<Options> {
         smoke,
         read_requests: if smoke { 200 } else { 2000 },
         read_concurrent_seconds: if smoke { 1 } else { 3 },
+        export,
+        export_rows: export_rows.min(10_000_000),
     })
 }
 
@@ -502,12 +521,7 @@ fn sample_rss(pid: u32, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<u64> {
         let mut most = 0;
         // Bounded: the phases it watches end within minutes.
         for _ in 0..(20 * 3600) {
-            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-            let rss = status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
-            most = most.max(rss.unwrap_or(0));
+            most = most.max(support::rss_kb(pid));
             if stop.load(Ordering::Relaxed) {
                 break;
             }
@@ -544,10 +558,23 @@ struct Outcome {
     stored: u64,
     read_sequential: Summary,
     read_concurrent: Summary,
+    exports: Vec<Export>,
     failed: bool,
 }
 
-async fn bench(opts: &Options, server: &mut Server) -> Res<Outcome> {
+/// One timed download of every response.
+struct Export {
+    format: &'static str,
+    /// The responses in the file, as the server counted them (X-Response-Count).
+    responses: u64,
+    bytes: u64,
+    seconds: f64,
+    /// The server's memory just before, and the most seen during, in kB.
+    rss_before_kb: u64,
+    rss_max_kb: u64,
+}
+
+async fn bench(opts: &Options, server: &mut Server, database_url: &str) -> Res<Outcome> {
     let pool_size = opts.clients.max(32) + 8;
     let client =
         reqwest::Client::builder().no_proxy().pool_max_idle_per_host(pool_size).timeout(REQUEST_TIMEOUT).build()?;
@@ -675,6 +702,17 @@ async fn bench(opts: &Options, server: &mut Server) -> Res<Outcome> {
     } else {
         eprintln!("load: verified: results report {stored} responses (>= {})", opts.preload);
     }
+    let exports = if opts.export {
+        if opts.export_rows > 0 {
+            let questionnaire = parsed.clone();
+            let (url, rows) = (database_url.to_string(), opts.export_rows);
+            tokio::task::spawn_blocking(move || write_rows(&url, &questionnaire, rows)).await??;
+        }
+        export_phase(server, database_url, pid).await?
+    } else {
+        Vec::new()
+    };
+
     if let Some(status) = server.exited() {
         eprintln!("load: WARNING: server exited during the run ({status})");
         failed = true;
@@ -691,8 +729,119 @@ async fn bench(opts: &Options, server: &mut Server) -> Res<Outcome> {
         stored,
         read_sequential,
         read_concurrent,
+        exports,
         failed,
     })
+}
+
+/// Writes random valid responses to the demo consultation straight into the tables, 5,000 to a transaction,
+/// until it has `rows`: a quick way to a million responses for the exports, which read only the responses and
+/// their answers.
+fn write_rows(database_url: &str, q: &haveyoursay::domain::questionnaire::Questionnaire, rows: u64) -> Res<()> {
+    use haveyoursay::models::{consultation, response, version};
+    let pool = haveyoursay::db::connect(database_url, 2)?;
+    let mut conn = pool.get()?;
+    let c = consultation::find_by_slug(&mut conn, SLUG)?.ok_or("no demo consultation")?;
+    let version_id = *version::published_ids(&mut conn, c.id)?.last().ok_or("no published version")?;
+    let have = response::count(&mut conn, c.id)? as u64;
+    let mut rng = StdRng::seed_from_u64(7);
+    let started = Instant::now();
+    let mut written = have;
+    while written < rows {
+        let n = (rows - written).min(5000);
+        let keys: Vec<(String, String)> =
+            (written..written + n).map(|i| (format!("HYS-BULK-{i:08}"), format!("bulk-{i}"))).collect();
+        let answers: Vec<haveyoursay::domain::answers::Answers> =
+            (0..n).map(|_| haveyoursay::demo::random_answers(q, &mut rng, "", &[])).collect();
+        let now = haveyoursay::models::now();
+        let new: Vec<response::NewResponse> = keys
+            .iter()
+            .map(|(reference, key)| response::NewResponse {
+                consultation_id: c.id,
+                version_id,
+                reference,
+                channel: "paper",
+                entered_by: None,
+                idempotency_key: key,
+                fingerprint: "bulk",
+                submitted_at: now,
+            })
+            .collect();
+        let given: Vec<&haveyoursay::domain::answers::Answers> = answers.iter().collect();
+        haveyoursay::db::write(&mut conn, |conn| response::insert_many(conn, &new, &given))?;
+        written += n;
+        if written % 100_000 < 5000 {
+            eprintln!("load:   written {written}/{rows}");
+        }
+    }
+    eprintln!(
+        "load: wrote {} responses straight into the tables in {:.0} s",
+        rows.saturating_sub(have),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The export phase: an admin and a token made with the binary's own commands, then every response of the
+/// consultation downloaded in each format, the body read as it arrives and dropped.
+async fn export_phase(server: &Server, database_url: &str, pid: u32) -> Res<Vec<Export>> {
+    let binary = env!("CARGO_BIN_EXE_haveyoursay");
+    let email = "bench-exports@example.org";
+    let mut add = Command::new(binary)
+        .args(["user", "add", "--email", email, "--name", "Bench", "--role", "admin", "--password-stdin"])
+        .env("DATABASE_URL", database_url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    {
+        use std::io::Write;
+        let mut stdin = add.stdin.take().ok_or("no stdin")?;
+        writeln!(stdin, "bench-exports-{}", rand::random::<u64>())?;
+    }
+    if !add.wait()?.success() {
+        return Err("haveyoursay user add failed".into());
+    }
+    let token =
+        Command::new(binary).args(["token", "add", "--email", email]).env("DATABASE_URL", database_url).output()?;
+    if !token.status.success() {
+        return Err(format!("haveyoursay token add failed: {}", String::from_utf8_lossy(&token.stderr)).into());
+    }
+    let token = String::from_utf8(token.stdout)?.trim().to_string();
+    let client = reqwest::Client::builder().no_proxy().build()?;
+    let mut out = Vec::new();
+    for format in ["csv", "json", "xlsx"] {
+        let url = server.url(&format!("/api/v1/consultations/{SLUG}/responses?format={format}"));
+        let rss_before_kb = support::rss_kb(pid);
+        eprintln!("load: export phase: {format}");
+        let started = Instant::now();
+        let (answered, rss_max_kb) = watching_memory(pid, async {
+            let mut r = client.get(&url).bearer_auth(&token).send().await?;
+            if r.status() != reqwest::StatusCode::OK {
+                return Err(format!("GET {url}: {}", r.status()).into());
+            }
+            let responses = r
+                .headers()
+                .get("x-response-count")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let mut bytes = 0u64;
+            while let Some(chunk) = r.chunk().await? {
+                bytes += chunk.len() as u64;
+            }
+            Ok::<(u64, u64), Box<dyn std::error::Error + Send + Sync>>((responses, bytes))
+        })
+        .await;
+        let (responses, bytes) = answered?;
+        let seconds = started.elapsed().as_secs_f64();
+        eprintln!(
+            "load:   {format}: {bytes} bytes in {seconds:.1} s; memory {:.1} MB before, at most {:.1} MB",
+            rss_before_kb as f64 / 1024.0,
+            rss_max_kb as f64 / 1024.0
+        );
+        out.push(Export { format, responses, bytes, seconds, rss_before_kb, rss_max_kb });
+    }
+    Ok(out)
 }
 
 /// The journey phase: `--journey-clients` residents through the pages for `--journey-seconds`.
@@ -804,6 +953,23 @@ fn print_summary(opts: &Options, o: &Outcome) {
             j.rss_kb as f64 / 1024.0,
         );
     }
+    if !o.exports.is_empty() {
+        println!();
+        println!("| Backend | Responses | Format | Size (MB) | Seconds | Server memory before / at most (MB) |");
+        println!("|---|---:|---|---:|---:|---:|");
+        for e in &o.exports {
+            println!(
+                "| {} | {} | {} | {:.1} | {:.1} | {:.1} / {:.1} |",
+                opts.backend.name(),
+                e.responses,
+                e.format,
+                e.bytes as f64 / 1e6,
+                e.seconds,
+                e.rss_before_kb as f64 / 1024.0,
+                e.rss_max_kb as f64 / 1024.0
+            );
+        }
+    }
     if o.failed {
         println!();
         println!("**Run had errors or a short response count: see the log above.**");
@@ -823,7 +989,7 @@ fn run(opts: &Options) -> Res<Outcome> {
     };
     let mut server = Server::spawn(dir, &database_url)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let outcome = runtime.block_on(bench(opts, &mut server));
+    let outcome = runtime.block_on(bench(opts, &mut server, &database_url));
     drop(runtime);
     drop(server);
     drop(pg);

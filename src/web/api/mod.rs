@@ -3,7 +3,9 @@
 
 mod consultations;
 mod definitions;
+pub mod exports;
 pub mod openapi;
+mod published;
 mod responses;
 mod results;
 mod workspace;
@@ -20,8 +22,11 @@ pub fn routes(r: &mut Router) {
         .get("/api/v1/consultations/{slug}", Access::Public, web::get().to(consultations::show))
         .get("/api/v1/consultations/{slug}/definition", Access::Api(READERS), web::get().to(definitions::show))
         .post("/api/v1/consultations/{slug}/responses", Access::Public, web::post().to(responses::create))
+        .get("/api/v1/consultations/{slug}/responses", Access::Api(READERS), web::get().to(exports::download))
         .get("/api/v1/consultations/{slug}/results", Access::Public, web::get().to(results::show))
         .get("/api/v1/consultations/{slug}/results/stream", Access::Public, web::get().to(results::stream))
+        .get("/api/v1/consultations/{slug}/results/published", Access::Public, web::get().to(published::show))
+        .post("/api/v1/consultations/{slug}/results/publish", Access::Api(BUILDERS), web::post().to(published::publish))
         .post("/api/v1/consultations", Access::Api(BUILDERS), web::post().to(workspace::create))
         .put("/api/v1/consultations/{slug}/definition", Access::Api(BUILDERS), web::put().to(workspace::replace))
         .post("/api/v1/consultations/{slug}/publish", Access::Api(BUILDERS), web::post().to(workspace::publish))
@@ -224,6 +229,12 @@ impl From<crate::workspace::Error> for Problem {
                 "/problems/slug-taken",
                 "Slug taken",
                 format!("Another consultation already has the slug ‘{slug}’"),
+            ),
+            Error::NotClosed => Problem::new(
+                StatusCode::CONFLICT,
+                "/problems/not-closed",
+                "Not closed",
+                "The consultation has not closed: its results can be published once it has",
             ),
             Error::Database(e) => Problem::from(crate::web::error::AppError::Internal(e.into())),
         }

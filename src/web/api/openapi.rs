@@ -2,7 +2,7 @@
 //! types they answer with, so that it cannot drift from them; built once, at the first request for it, and
 //! served at GET /api/openapi.json. `tests/integration/openapi.rs` holds the running server to it.
 
-use super::{consultations, definitions, responses, results, workspace, Problem};
+use super::{consultations, definitions, exports, published, responses, results, workspace, Problem};
 use actix_web::HttpResponse;
 use std::sync::LazyLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -37,8 +37,11 @@ pub const UNAVAILABLE: &str = "The database is unavailable: retry after Retry-Af
         consultations::list,
         consultations::show,
         responses::create,
+        exports::download,
         results::show,
         results::stream,
+        published::show,
+        published::publish,
         definitions::show,
         workspace::create,
         workspace::replace,

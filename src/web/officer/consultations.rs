@@ -82,7 +82,7 @@ fn overview_url(slug: &str) -> String {
 }
 
 /// A workspace error shown on the form that caused it: the problems against `field`, or a conflict.
-fn refused(fields: &mut Fields, field: &str, e: workspace::Error) -> Result<(), AppError> {
+pub fn refused(fields: &mut Fields, field: &str, e: workspace::Error) -> Result<(), AppError> {
     match e {
         workspace::Error::Invalid(problems) => {
             for p in problems {
@@ -100,6 +100,10 @@ fn refused(fields: &mut Fields, field: &str, e: workspace::Error) -> Result<(), 
         }
         workspace::Error::SlugTaken(slug) => {
             fields.error("slug", format!("The web address name ‘{slug}’ is already used: choose another"));
+            Ok(())
+        }
+        workspace::Error::NotClosed => {
+            fields.error(field, "The consultation has not closed: you can publish its results once it has");
             Ok(())
         }
         workspace::Error::Database(e) => Err(e.into()),
@@ -369,6 +373,8 @@ async fn overview(
     ctx.insert("can_delete", &c.live_version_id.is_none());
     ctx.insert("can_discard", &(c.live_version_id.is_some() && w.latest.is_draft()));
     ctx.insert("can_enter_paper", &(c.phase(now()) == crate::domain::phase::Phase::Open));
+    ctx.insert("can_publish_results", &(c.phase(now()) == crate::domain::phase::Phase::Closed));
+    ctx.insert("results_published", &c.results_published_at.is_some());
     Ok(page(&who, &csrf, StatusCode::OK, "officer/consultation/overview.html", ctx))
 }
 

@@ -12,9 +12,11 @@ mod question_form;
 mod account;
 mod admin;
 mod consultations;
+mod exports;
 mod paper;
 mod preview;
 mod questions;
+mod results;
 mod routing;
 mod session;
 
@@ -44,6 +46,8 @@ pub fn routes(r: &mut Router) {
     routing::routes(r);
     preview::routes(r);
     paper::routes(r);
+    exports::routes(r);
+    results::routes(r);
 }
 
 /// What an officer page's handler works with: the request, the application, who is signed in, and the CSRF
@@ -214,6 +218,8 @@ async fn home(state: web::Data<AppState>, identity: Identity, csrf: CsrfToken) -
         .collect();
     let mut ctx = tera::Context::new();
     ctx.insert("consultations", &listed);
+    // Analysts read responses and do not build: their link is to each consultation's downloads.
+    ctx.insert("analyst", &(identity.role == Role::Analyst));
     ctx.insert("section", "consultations");
     Ok(page(&identity, &csrf, StatusCode::OK, "officer/home.html", ctx))
 }

@@ -93,7 +93,20 @@ async fn show(state: web::Data<AppState>, slug: web::Path<String>) -> Result<Htt
     let mut ctx = tera::Context::new();
     ctx.insert("consultation", &live_card(&state, &c, &live));
     ctx.insert("body_html", &markdown(content.body.as_str()));
-    ctx.insert("outcome_html", &c.outcome.as_deref().map(markdown));
+    if let Some(published) = crate::web::published::latest(&state, &c).await? {
+        let local = |at: &str| crate::domain::definition::utc::parse(at).map(|t| state.local_time(t));
+        let earlier: Vec<serde_json::Value> = published
+            .publications
+            .iter()
+            .skip(1)
+            .map(|p| serde_json::json!({"at": local(&p.published_at), "outcome_html": markdown(&p.outcome)}))
+            .collect();
+        ctx.insert("published_at", &local(&published.published_at));
+        ctx.insert("outcome_html", &markdown(&published.outcome));
+        ctx.insert("earlier", &earlier);
+        ctx.insert("dictionary", &crate::results::published::DICTIONARY);
+        ctx.insert("published", &published);
+    }
     ctx.insert("results_public", &c.results_visible_to(Viewer::Public));
     ctx.insert("sections", &content.questionnaire.sections.iter().map(|s| s.title.as_str()).collect::<Vec<_>>());
     Ok(page("public/consultation.html", ctx))

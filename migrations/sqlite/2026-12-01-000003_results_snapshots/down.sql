@@ -1,0 +1,2 @@
+DROP INDEX responses_by_consultation;
+DROP TABLE results_snapshots;

@@ -1,0 +1,196 @@
+//! The columns of a response export and what goes in each cell: one plan over every published version, so the
+//! CSV, the Excel workbook and the JSON file say the same thing about the same response.
+//!
+//! Columns: `reference`, `channel`, `version`, `submitted_at`; then one per question key across all versions
+//! (results order: the latest version's, then questions only earlier versions asked); then, question by
+//! question, `<key>.<option>` (1 or empty) for each option of a multiple-choice question, `<key>.<row>` (the
+//! option chosen) for each row of a grid, and `<key>.other` for the "please specify" text of a question with an
+//! "Other" option (where an option is itself keyed `other`, that name is the text's).
+
+use crate::domain::answers::{Answer, Value};
+use crate::domain::questionnaire::{Kind, Question, Questionnaire};
+use crate::results::report::{choices_across, questions_across};
+use std::collections::HashMap;
+
+/// The fixed columns every export starts with.
+pub const FIXED: [&str; 4] = ["reference", "channel", "version", "submitted_at"];
+
+/// What one column holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    /// The answer to a question, in words of option keys.
+    Answer,
+    /// Whether an option of a multiple-choice question was chosen.
+    Chosen(String),
+    /// The option chosen for one row of a grid.
+    Row(String),
+    /// The "please specify" text.
+    Other,
+}
+
+/// One column after the fixed ones.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub question: String,
+    pub kind: Kind,
+    pub cell: Cell,
+    /// The latest wording of the question (and, for an option or row column, of the option or row).
+    pub prompt: String,
+    /// What the column holds, in words, for the data dictionary.
+    pub meaning: String,
+    /// The question's options, as `key = label`, for the data dictionary.
+    pub options: String,
+}
+
+/// The columns of an export over the published questionnaires (oldest first).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub columns: Vec<Column>,
+    /// The kind of each question key, to read stored answers back.
+    kinds: HashMap<String, Kind>,
+    /// For each question key, the indexes of its columns.
+    by_question: HashMap<String, Vec<usize>>,
+}
+
+impl Plan {
+    pub fn new(published: &[&Questionnaire]) -> Plan {
+        let questions = questions_across(published);
+        let mut columns = Vec::new();
+        for (q, removed) in &questions {
+            let note = if *removed { " (no longer asked)" } else { "" };
+            let meaning = match q.kind {
+                Kind::MultipleChoice => "The option keys chosen, in questionnaire order, joined by ;".to_string(),
+                Kind::Ranking => "Every option key, most preferred first, joined by ;".to_string(),
+                Kind::SingleChoice | Kind::Scale => "The option key chosen".to_string(),
+                Kind::Grid => "row=option for each row answered, joined by ;".to_string(),
+                Kind::Number => "The number given".to_string(),
+                Kind::Date => "The date given, YYYY-MM-DD".to_string(),
+                Kind::ShortText | Kind::LongText => "The text given".to_string(),
+            };
+            columns.push(column(q, Cell::Answer, q.key.clone(), q.prompt.to_string(), format!("{meaning}{note}")));
+        }
+        for (q, _) in &questions {
+            let has_other = published.iter().any(|v| v.question(&q.key).is_some_and(|q| q.other_option().is_some()));
+            if q.kind == Kind::MultipleChoice {
+                // An option keyed `other` would share its column's name with the text given with "Other": that
+                // column is the text's, and the question's own column says whether it was chosen.
+                let options = choices_across(published, &q.key, |q| &q.options);
+                for (o, _) in options.into_iter().filter(|(o, _)| !(has_other && o.key == "other")) {
+                    let name = format!("{}.{}", q.key, o.key);
+                    let prompt = format!("{}: {}", q.prompt, o.label);
+                    let meaning = format!("1 when ‘{}’ was chosen, empty otherwise", o.label);
+                    columns.push(column(q, Cell::Chosen(o.key.clone()), name, prompt, meaning));
+                }
+            }
+            if q.kind == Kind::Grid {
+                for (r, _) in choices_across(published, &q.key, |q| &q.rows) {
+                    let name = format!("{}.{}", q.key, r.key);
+                    let prompt = format!("{}: {}", q.prompt, r.label);
+                    let meaning = format!("The option key chosen for the row ‘{}’", r.label);
+                    columns.push(column(q, Cell::Row(r.key.clone()), name, prompt, meaning));
+                }
+            }
+            if has_other {
+                let name = format!("{}.other", q.key);
+                let prompt = format!("{}: other (please specify)", q.prompt);
+                columns.push(column(q, Cell::Other, name, prompt, "The text given with ‘Other’".to_string()));
+            }
+        }
+        let mut by_question: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, c) in columns.iter().enumerate() {
+            by_question.entry(c.question.clone()).or_default().push(i);
+        }
+        let kinds = questions.iter().map(|(q, _)| (q.key.clone(), q.kind)).collect();
+        Plan { columns, kinds, by_question }
+    }
+
+    /// Every column name, the fixed ones first: the header row.
+    pub fn header(&self) -> Vec<&str> {
+        FIXED.iter().copied().chain(self.columns.iter().map(|c| c.name.as_str())).collect()
+    }
+
+    pub fn kind(&self, question: &str) -> Option<Kind> {
+        self.kinds.get(question).copied()
+    }
+
+    /// Fills the answer columns of one response: `cells[i]` is column `i` after the fixed ones. An answer to
+    /// a question no version asked (which validation never lets in) is left out.
+    pub fn fill(&self, cells: &mut [String], question: &str, answer: &Answer) {
+        let Some(indexes) = self.by_question.get(question) else { return };
+        for &i in indexes {
+            cells[i] = match (&self.columns[i].cell, &answer.value) {
+                (Cell::Answer, v) => answer_text(v),
+                (Cell::Chosen(o), v) => if v.option_keys().contains(o) { "1" } else { "" }.to_string(),
+                (Cell::Row(r), Value::Grid(rows)) => rows.get(r).cloned().unwrap_or_default(),
+                (Cell::Row(_), _) => String::new(),
+                (Cell::Other, _) => answer.other.clone().unwrap_or_default(),
+            };
+        }
+    }
+}
+
+fn column(q: &Question, cell: Cell, name: String, prompt: String, meaning: String) -> Column {
+    let options = q.options.iter().map(|o| format!("{} = {}", o.key, o.label)).collect::<Vec<_>>().join("; ");
+    Column { name, question: q.key.clone(), kind: q.kind, cell, prompt, meaning, options }
+}
+
+/// An answer in the question's own column.
+fn answer_text(v: &Value) -> String {
+    match v {
+        Value::Choice(k) | Value::Text(k) => k.clone(),
+        Value::Choices(ks) | Value::Ranking(ks) => ks.join(";"),
+        Value::Number(n) => n.to_string(),
+        Value::Date(d) => d.format("%Y-%m-%d").to_string(),
+        Value::Grid(rows) => rows.iter().map(|(r, o)| format!("{r}={o}")).collect::<Vec<_>>().join(";"),
+    }
+}
+
+/// A cell as a spreadsheet may safely open it: text starting with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return would be read as a formula (OWASP's CSV injection), so it gets a leading `'`. Used for every text
+/// cell of the CSV and the workbook, officer-authored text included.
+pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}").into(),
+        _ => text.into(),
+    }
+}
+
+/// Whether a column's cells are whole numbers (a number question's answers), written as numbers: an integer
+/// validation let through, such as -4, is no formula, and is left as it is.
+pub fn is_number(column: &Column) -> bool {
+    column.kind == Kind::Number && column.cell == Cell::Answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::questionnaire::tests::sample;
+
+    #[test]
+    fn formulas_are_neutralised_and_nothing_else_changes() {
+        for bad in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "=HYPERLINK(\"http://x\")"] {
+            assert_eq!(neutralise(bad), format!("'{bad}"));
+        }
+        for fine in ["", "hello", "1", "a=b", " =1", "'=1"] {
+            assert_eq!(neutralise(fine), fine);
+        }
+    }
+
+    #[test]
+    fn the_plan_has_a_column_per_question_then_options_rows_and_other() {
+        let q = sample();
+        let plan = Plan::new(&[&q]);
+        let header = plan.header();
+        assert_eq!(&header[..4], &FIXED);
+        let questions: Vec<&str> = q.questions().map(|q| q.key.as_str()).collect();
+        assert_eq!(&header[4..4 + questions.len()], questions.as_slice());
+        assert!(header.contains(&"services.police"), "{header:?}");
+        let mut cells = vec![String::new(); plan.columns.len()];
+        let answer = Answer { value: Value::Choices(vec!["police".into()]), other: None };
+        plan.fill(&mut cells, "services", &answer);
+        let at = |name: &str| plan.columns.iter().position(|c| c.name == name).unwrap();
+        assert_eq!(cells[at("services")], "police");
+        assert_eq!(cells[at("services.police")], "1");
+    }
+}
