@@ -8,7 +8,10 @@ use haveyoursay::web::routes::{table, Access, RouteDef};
 
 /// A concrete address for a route's pattern, naming things the demo has.
 pub fn concrete(route: &RouteDef) -> String {
-    route
+    // Downloads of every response name their format.
+    let download = route.method == Method::GET
+        && (route.path == "/api/v1/consultations/{slug}/responses" || route.path.ends_with("/responses/download"));
+    let path = route
         .path
         .replace("{slug}", IRMP)
         .replace("{page}", "closer_working")
@@ -17,7 +20,12 @@ pub fn concrete(route: &RouteDef) -> String {
         .replace("{id}", "1")
         .replace("{path:.*}", "css/app.css")
         .replace("{action}", "close")
-        .replace("{index}", "0")
+        .replace("{index}", "0");
+    if download {
+        path + "?format=csv"
+    } else {
+        path
+    }
 }
 
 async fn send(app: &TestApp, method: &Method, path: &str, body: &str, content_type: &str) -> reqwest::Response {
