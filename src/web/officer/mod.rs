@@ -213,6 +213,7 @@ async fn home(state: web::Data<AppState>, identity: Identity, csrf: CsrfToken) -
         .collect();
     let mut ctx = tera::Context::new();
     ctx.insert("consultations", &listed);
+    ctx.insert("builder", &crate::web::routes::BUILDERS.contains(&identity.role));
     ctx.insert("section", "consultations");
     Ok(page(&identity, &csrf, StatusCode::OK, "officer/home.html", ctx))
 }
