@@ -132,13 +132,10 @@ pub fn build(report: &Report, tallies: &Tallies, by: &str, suppress: bool) -> Op
         let counts: Vec<Vec<i64>> =
             options.iter().map(|o| groups.iter().map(|g| cell(&q.key, row, &g.key, &o.key)).collect()).collect();
         let hidden = if suppress {
-            let mut hidden = suppression::suppress(&counts, true, exclusive);
-            for (c, small) in small_groups.iter().enumerate() {
-                if *small {
-                    hidden.iter_mut().for_each(|r| r[c] = true);
-                }
-            }
-            hidden
+            // A small group's column is hidden whole, and the second cells found with it in mind: otherwise
+            // an option's published total, less the other groups' counts, would give its count away.
+            let whole: Vec<Vec<bool>> = counts.iter().map(|r| small_groups[..r.len()].to_vec()).collect();
+            suppression::suppress_from(&counts, whole, true, exclusive)
         } else {
             counts.iter().map(|r| vec![false; r.len()]).collect()
         };

@@ -7,6 +7,7 @@ mod api;
 mod bad_input;
 mod browser;
 mod builder;
+mod dashboard;
 mod fuzz;
 mod helpers;
 mod installed;
