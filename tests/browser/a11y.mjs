@@ -20,6 +20,7 @@ import {
   navigateBy,
   parseBaseUrl,
   printViolations,
+  reflowProblem,
   relPath,
   runAxe,
   screenshot,
@@ -262,6 +263,7 @@ async function jsPass(page, slug) {
   for (const [label, path] of [
     ['[js] hub', '/'],
     ['[js] consultation', `/consultations/${slug}`],
+    ['[js] results (live)', `/consultations/${slug}/results`],
   ]) {
     const resp = await page.goto(BASE + path, { waitUntil: 'load' });
     if (!resp || resp.status() !== 200) {
@@ -358,6 +360,19 @@ async function main() {
           new Promise((r) => setTimeout(() => r(false), 500)),
         ]);
         if (fired) fail('setup', 'JavaScript is still running with script execution disabled: the no-JS check is not valid');
+      }
+    }
+
+    // The results pages reflow at 320 CSS px: no sideways scrolling (wide tables scroll in their own region).
+    for (const slug of [SLUG_OPEN, SLUG_CLOSED]) {
+      try {
+        const resp = await page.goto(`${BASE}/consultations/${slug}/results`, { waitUntil: 'load' });
+        if (resp && resp.status() === 200) {
+          const problem = await reflowProblem(page);
+          if (problem) fail(`results of ${slug} at 320px`, problem);
+        }
+      } catch (err) {
+        fail(`results of ${slug} at 320px`, err.message.split('\n')[0]);
       }
     }
 

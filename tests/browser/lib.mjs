@@ -246,3 +246,25 @@ export function printViolations(checked) {
   }
   return checked.reduce((a, c) => a + c.violations.length, 0);
 }
+
+/**
+ * Whether the current page reflows at 320 CSS px wide (WCAG 1.4.10): reloaded in a 320 px wide viewport, the
+ * document must not scroll sideways (a wide table may scroll inside its own focusable region). Restores the
+ * viewport. Returns null when it reflows, else what overflows.
+ */
+export async function reflowProblem(page) {
+  const before = page.viewportSize();
+  await page.setViewportSize({ width: 320, height: 800 });
+  await page.reload({ waitUntil: 'load' });
+  const found = await page.evaluate(() => {
+    const doc = document.documentElement;
+    if (doc.scrollWidth <= doc.clientWidth) return null;
+    const wide = [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > doc.clientWidth + 1)
+      .slice(0, 3)
+      .map((el) => `${el.tagName.toLowerCase()}${el.className ? '.' + String(el.className).split(' ')[0] : ''}`);
+    return `scrolls to ${doc.scrollWidth}px at 320px wide (${wide.join(', ')})`;
+  });
+  if (before) await page.setViewportSize(before);
+  return found;
+}

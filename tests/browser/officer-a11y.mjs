@@ -2,7 +2,9 @@
 // Accessibility check of the officers' workspace in a real browser (Debian's Chromium) with axe-core (WCAG
 // 2.0/2.1/2.2 A and AA rules): the sign-in page blank, with errors and throttled; the officers' home; the
 // account page, with errors, with a token just made, and the revoke confirmation; every admin page blank and
-// with errors.
+// with errors; the results dashboard of the demo IRMP consultation, its cross-tab (and a wrong one), the
+// printed report and the written answers' reader, each also reloaded at 320 CSS px wide, where it must not
+// scroll sideways.
 //
 //   node tests/browser/officer-a11y.mjs <BASE_URL> <ADMIN_EMAIL> <ADMIN_PASSWORD>
 //
@@ -10,7 +12,7 @@
 // while axe does); a few are checked again with it on. Exit 0 when every page has no violation and every step
 // worked, else 1.
 import { errorSummary } from './form.mjs';
-import { die, launch, navigateBy, parseBaseUrl, printViolations, relPath, runAxe, screenshot, setScripts, startWatchdog } from './lib.mjs';
+import { die, launch, navigateBy, parseBaseUrl, printViolations, reflowProblem, relPath, runAxe, screenshot, setScripts, startWatchdog } from './lib.mjs';
 
 const PROG = 'officer-a11y';
 const TOTAL_TIMEOUT_MS = Number(process.env.HYS_BROWSER_TIMEOUT_S || 120) * 1000;
@@ -110,8 +112,33 @@ async function steps(page, cdp) {
   await submit(page, cdp, 'admin: pre-election period added', 'Add period', { '#period-name': 'County elections', '#starts-day': '25', '#starts-month': '3', '#starts-year': '2027', '#ends-day': '6', '#ends-month': '5', '#ends-year': '2027' }, { status: 200 });
 }
 
+const SLUG = 'irmp-2027';
+
+/** The results pages, each checked and then reloaded at 320 px wide. */
+async function results(page, cdp) {
+  const dashboard = `/officer/consultations/${SLUG}/results`;
+  for (const [label, path, expect] of [
+    ['results dashboard', dashboard, {}],
+    ['results cross-tab by age band', `${dashboard}?by=age_band`, {}],
+    ['results cross-tab by channel', `${dashboard}?by=channel`, {}],
+    ['results cross-tab by a wrong question', `${dashboard}?by=no_such_question`, { status: 422, errors: true }],
+    ['results report', `${dashboard}/report`, {}],
+  ]) {
+    await visit(page, cdp, label, path, expect);
+    const problem = await reflowProblem(page);
+    if (problem) fail(label, problem);
+  }
+  await page.goto(BASE + dashboard, { waitUntil: 'load' });
+  const reader = page.locator('a[href*="/results/answers/"]').first();
+  if ((await reader.count()) === 0) return fail('written answers', 'no link to the written answers on the dashboard');
+  const answered = await navigateBy(page, () => reader.click());
+  await check(page, cdp, 'results: written answers', { status: 200 }, answered);
+  const problem = await reflowProblem(page);
+  if (problem) fail('results: written answers', problem);
+}
+
 async function withScripts(page) {
-  for (const [label, path] of [['[js] officers’ home', '/officer'], ['[js] account', '/officer/account'], ['[js] admin: users', '/officer/admin/users']]) {
+  for (const [label, path] of [['[js] officers’ home', '/officer'], ['[js] account', '/officer/account'], ['[js] admin: users', '/officer/admin/users'], ['[js] results dashboard (live)', `/officer/consultations/${SLUG}/results?by=district`]]) {
     await visit(page, null, label, path);
   }
 }
@@ -142,6 +169,11 @@ async function main() {
       await steps(page, cdp);
     } catch (err) {
       fail('steps', `${err.message.split('\n')[0]} (at ${relPath(BASE, page)})`);
+    }
+    try {
+      await results(page, cdp);
+    } catch (err) {
+      fail('results', `${err.message.split('\n')[0]} (at ${relPath(BASE, page)})`);
     }
     try {
       await withScripts(await context.newPage());
