@@ -291,7 +291,11 @@ async fn small_counts_are_withheld_outside_officers_own_view() {
 }
 
 /// Reads a server-sent events stream until the next event carrying data; panics after `within`.
-async fn next_event(stream: &mut reqwest::Response, buffer: &mut String, within: Duration) -> (String, String) {
+pub(crate) async fn next_event(
+    stream: &mut reqwest::Response,
+    buffer: &mut String,
+    within: Duration,
+) -> (String, String) {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         if let Some(end) = buffer.find("\n\n") {
