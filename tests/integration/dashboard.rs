@@ -112,7 +112,7 @@ async fn who_sees_the_results_follows_the_policy_for_every_role_and_state() {
                 assert_eq!(report.status, page_expected, "report: {case}");
                 // The live stream answers with its status at once (its body never ends: it is not read).
                 let browser = staff.browser(who);
-                let live = browser.client.get(browser.url(&format!("/officer/consultations/{slug}/results/live")));
+                let live = browser.client.get(browser.url(&format!("/officer/consultations/{slug}/results/stream")));
                 assert_eq!(live.send().await.unwrap().status().as_u16(), page_expected, "live: {case}");
                 let (status, _) =
                     api_get(&app, &format!("/api/v1/consultations/{slug}/results"), Some(staff.token(who))).await;
@@ -324,9 +324,9 @@ async fn a_committed_response_reaches_every_live_stream_within_a_second() {
     let q = crate::api::questionnaire(&app, IRMP).await;
     let mut api =
         app.client.get(app.url(&format!("/api/v1/consultations/{IRMP}/results/stream"))).send().await.unwrap();
-    let mut public = app.client.get(app.url(&format!("/consultations/{IRMP}/results/live"))).send().await.unwrap();
+    let mut public = app.client.get(app.url(&format!("/consultations/{IRMP}/results/stream"))).send().await.unwrap();
     let mut dashboard =
-        cabinet.client.get(cabinet.url(&format!("/officer/consultations/{IRMP}/results/live"))).send().await.unwrap();
+        cabinet.client.get(cabinet.url(&format!("/officer/consultations/{IRMP}/results/stream"))).send().await.unwrap();
     for s in [&api, &public, &dashboard] {
         assert_eq!(s.status(), 200);
         assert!(s.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));

@@ -95,7 +95,7 @@ async fn a_response_sent_to_one_instance_reaches_the_other_instances_live_stream
     let q = crate::api::questionnaire(a, IRMP).await;
     // Streams on the second instance, fed by its notifier from the first instance's NOTIFY.
     let mut api = b.client.get(b.url(&format!("/api/v1/consultations/{IRMP}/results/stream"))).send().await.unwrap();
-    let mut page = b.client.get(b.url(&format!("/consultations/{IRMP}/results/live"))).send().await.unwrap();
+    let mut page = b.client.get(b.url(&format!("/consultations/{IRMP}/results/stream"))).send().await.unwrap();
     let (mut api_buffer, mut page_buffer) = (String::new(), String::new());
     let (_, first) = crate::dashboard::next_event(&mut api, &mut api_buffer, Duration::from_secs(5)).await;
     let before = serde_json::from_str::<serde_json::Value>(&first).unwrap()["responses"].as_i64().unwrap();

@@ -28,7 +28,7 @@ use std::sync::Arc;
 pub fn routes(r: &mut Router) {
     let staff = Access::Pages(STAFF);
     r.get("/officer/consultations/{slug}/results", staff, web::get().to(dashboard_page))
-        .get("/officer/consultations/{slug}/results/live", staff, web::get().to(dashboard_live))
+        .get("/officer/consultations/{slug}/results/stream", staff, web::get().to(dashboard_live))
         .get("/officer/consultations/{slug}/results/report", staff, web::get().to(report_page))
         .post(
             "/officer/consultations/{slug}/results/headlines",
@@ -36,7 +36,7 @@ pub fn routes(r: &mut Router) {
             web::post().to(choose_headlines),
         )
         .get("/officer/consultations/{slug}/results/answers/{question}", Access::Pages(READERS), web::get().to(answers))
-        .get("/consultations/{slug}/results/live", Access::Public, web::get().to(public_live));
+        .get("/consultations/{slug}/results/stream", Access::Public, web::get().to(public_live));
 }
 
 /// The template of the figures region every results page shows, and which its live updates replace.
@@ -157,8 +157,8 @@ async fn dashboard_page(
         .collect();
     ctx.insert("headline_choices", &choices);
     let live_url = match query.by.as_deref().filter(|b| !b.is_empty()) {
-        Some(by) => format!("/officer/consultations/{}/results/live?by={}", c.slug, encode(by)),
-        None => format!("/officer/consultations/{}/results/live", c.slug),
+        Some(by) => format!("/officer/consultations/{}/results/stream?by={}", c.slug, encode(by)),
+        None => format!("/officer/consultations/{}/results/stream", c.slug),
     };
     ctx.insert("live_url", &live_url);
     let status = if ctx.get("by_unknown") == Some(&serde_json::Value::Bool(true)) {
@@ -221,7 +221,7 @@ pub async fn public_page(state: web::Data<AppState>, slug: web::Path<String>) ->
     let (c, live) = state.consultation(&slug).await?;
     let mut ctx = figures(&state, &c, Viewer::Public, None, false).await?;
     ctx.insert("consultation", &about(&state, &c, &live).await?);
-    ctx.insert("live_url", &format!("/consultations/{}/results/live", c.slug));
+    ctx.insert("live_url", &format!("/consultations/{}/results/stream", c.slug));
     Ok(crate::web::render::page("public/results.html", ctx))
 }
 

@@ -47,7 +47,8 @@ where
     let permit = state.limits.stream(address)?;
     // Subscribed before the first event is made, so nothing committed in between is missed.
     let changes = state.notifier.subscribe();
-    let live = Live { changes, render, consultation_id, permit, first: true, sent: tokio::time::Instant::now() };
+    let live =
+        Live { changes, render, consultation_id, _permit: permit, first: true, sent: tokio::time::Instant::now() };
     let body = futures_util::stream::unfold(live, |mut live| async move {
         let bytes = live.next().await?;
         Some((Ok::<_, actix_web::Error>(bytes), live))
@@ -64,8 +65,7 @@ struct Live<F> {
     render: F,
     consultation_id: i64,
     /// Holds the stream's place under the caps until the stream ends.
-    #[allow(dead_code)]
-    permit: crate::web::limits::StreamPermit,
+    _permit: crate::web::limits::StreamPermit,
     first: bool,
     sent: tokio::time::Instant,
 }
