@@ -79,6 +79,16 @@ pub struct Cell {
     pub percent: Option<f64>,
 }
 
+/// The `cross` part of a totals read for a `by` asked for, or none for something that cannot name a question
+/// (so that nothing an address holds, NUL included, reaches the database).
+pub fn cross_part(by: &str) -> Option<String> {
+    if by == BY_CHANNEL {
+        Some(CHANNEL.to_string())
+    } else {
+        crate::domain::questionnaire::valid_key(by).then(|| by.to_string())
+    }
+}
+
 /// What can break results down: a single choice question of the report, or the channel.
 pub fn can_break_down_by(report: &Report, by: &str) -> bool {
     by == BY_CHANNEL || report.questions.iter().any(|q| q.key == by && q.kind == Kind::SingleChoice)

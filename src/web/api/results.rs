@@ -8,7 +8,6 @@ use crate::models::consultation::Consultation;
 use crate::models::totals;
 use crate::results::crosstab::{self, CrossTab};
 use crate::results::report::Report;
-use crate::results::tally::CHANNEL;
 use crate::web::identity::Identity;
 use crate::web::results::stream;
 use crate::web::AppState;
@@ -74,8 +73,11 @@ pub async fn show(
     let body = match query.into_inner().by {
         None => Results::Report(state.results_of(&c, viewer, totals::Parts::default()).await?.0),
         Some(by) => {
-            let cross = if by == crosstab::BY_CHANNEL { CHANNEL.to_string() } else { by.clone() };
-            let parts = totals::Parts { days: by == crosstab::BY_CHANNEL, cross: Some(cross), ..Default::default() };
+            let parts = totals::Parts {
+                days: by == crosstab::BY_CHANNEL,
+                cross: crosstab::cross_part(&by),
+                ..Default::default()
+            };
             let (report, tallies) = state.results_of(&c, viewer, parts).await?;
             let table = crosstab::build(&report, &tallies, &by, !viewer.working_view()).ok_or_else(|| {
                 Problem::new(

@@ -12,7 +12,6 @@ use crate::models::version::Loaded;
 use crate::models::{now, organisation, response, totals};
 use crate::results::crosstab::{self, BY_CHANNEL};
 use crate::results::dashboard;
-use crate::results::tally::CHANNEL;
 use crate::web::error::AppError;
 use crate::web::identity::{actor, Identity};
 use crate::web::officer::{page, see_other, Desk, Posted};
@@ -82,11 +81,7 @@ async fn figures(
     readers: bool,
 ) -> Result<tera::Context, AppError> {
     let by = by.filter(|b| !b.is_empty());
-    let parts = totals::Parts {
-        values: true,
-        days: true,
-        cross: by.map(|b| if b == BY_CHANNEL { CHANNEL.to_string() } else { b.to_string() }),
-    };
+    let parts = totals::Parts { values: true, days: true, cross: by.and_then(crosstab::cross_part) };
     let (report, tallies) = state.results_of(c, viewer, parts).await?;
     let dash = dashboard::build(&report, &tallies, c.headlines().as_deref());
     let crosstab = by.and_then(|b| crosstab::build(&report, &tallies, b, !viewer.working_view()));
