@@ -56,6 +56,15 @@ pub enum Viewer {
     Staff(Role),
 }
 
+impl Viewer {
+    /// Whether the viewer's results are their own working view, with every count shown: officers and
+    /// admins. Everyone else (analysts, cabinet members, the public) sees small counts suppressed wherever
+    /// suppression applies (cross-tabs, respondent-profile and equality-monitoring questions).
+    pub fn working_view(self) -> bool {
+        matches!(self, Viewer::Staff(Role::Admin | Role::Officer))
+    }
+}
+
 /// A consultation's results visibility policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Visibility {

@@ -87,6 +87,7 @@ diesel::table! {
         archived_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        headline_questions -> Nullable<Text>,
     }
 }
 

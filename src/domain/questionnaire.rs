@@ -100,7 +100,7 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    fn is_default(&self) -> bool {
+    pub fn is_default(&self) -> bool {
         *self == Purpose::Opinion
     }
 }

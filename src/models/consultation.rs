@@ -1,6 +1,6 @@
 //! Consultations: their lifecycle columns, and the lists the hub and the officers' workspace show.
 
-use crate::auth::Visibility;
+use crate::auth::{Role, Viewer, Visibility};
 use crate::db::schema::{consultations, journeys, questionnaire_versions as versions};
 use crate::db::DbConnection;
 use crate::domain::phase::{Phase, Stage};
@@ -22,6 +22,8 @@ pub struct Consultation {
     pub archived_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The questions the results dashboard leads with, as a JSON array of keys; none until officers choose.
+    pub headline_questions: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -54,6 +56,32 @@ impl Consultation {
     pub fn results_visible_to(&self, viewer: crate::auth::Viewer) -> bool {
         self.visibility().allows(viewer, self.results_published_at.is_some())
     }
+
+    /// Who an account (its role and organisation; none for anonymous callers) is to this consultation's
+    /// results policy: staff of the consultation's own organisation (admins of every one) with their role,
+    /// and anyone else one of the public.
+    pub fn viewer(&self, account: Option<(Role, Option<i64>)>) -> Viewer {
+        match account {
+            Some((role, organisation)) if role == Role::Admin || organisation == Some(self.organisation_id) => {
+                Viewer::Staff(role)
+            }
+            _ => Viewer::Public,
+        }
+    }
+
+    /// The question keys officers chose as the dashboard's headlines; none when they have not chosen.
+    pub fn headlines(&self) -> Option<Vec<String>> {
+        self.headline_questions.as_deref().and_then(|s| serde_json::from_str(s).ok())
+    }
+}
+
+/// Stores the dashboard's headline questions.
+pub fn set_headlines(conn: &mut DbConnection, id: i64, keys: &[String]) -> QueryResult<()> {
+    let json = serde_json::to_string(keys).expect("keys serialise");
+    diesel::update(consultations::table.find(id))
+        .set((consultations::headline_questions.eq(Some(json)), consultations::updated_at.eq(super::now())))
+        .execute(conn)
+        .map(drop)
 }
 
 /// The consultation with this slug. Something that cannot be a slug (from an address: it may hold anything,

@@ -232,3 +232,20 @@ pub fn page_after(
         .load(conn)?;
     Ok((rs, answers))
 }
+
+/// A page of the written answers to question `key`, oldest first: for the officers' reader of free text.
+pub fn text_answers(
+    conn: &mut DbConnection,
+    consultation_id: i64,
+    key: &str,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    answers::table
+        .filter(answers::consultation_id.eq(consultation_id).and(answers::question_key.eq(key)))
+        .select(answers::value)
+        .order(answers::id)
+        .offset(offset)
+        .limit(limit)
+        .load(conn)
+}

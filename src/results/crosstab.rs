@@ -8,14 +8,15 @@ use super::report::{OptionResult, QuestionResult, Report};
 use super::stats::percent;
 use super::suppression::{self, THRESHOLD};
 use super::tally::{Tallies, CHANNEL};
-use crate::domain::questionnaire::Kind;
+use crate::domain::questionnaire::{Kind, Purpose};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 /// The `by` that breaks results down by channel.
 pub const BY_CHANNEL: &str = "channel";
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct CrossTab {
     pub consultation: String,
     pub responses: i64,
@@ -24,7 +25,7 @@ pub struct CrossTab {
     pub questions: Vec<CrossQuestion>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct Group {
     pub key: String,
     pub label: String,
@@ -33,10 +34,19 @@ pub struct Group {
 }
 
 /// A question as `/results` gives it, each option with its figures in each group.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct CrossQuestion {
-    #[serde(flatten)]
-    pub question: QuestionResult,
+    pub key: String,
+    pub kind: Kind,
+    pub prompt: String,
+    #[serde(skip_serializing_if = "Purpose::is_default")]
+    pub purpose: Purpose,
+    pub base: i64,
+    pub not_shown: i64,
+    pub skipped: i64,
+    pub small_base: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
     /// Those in each group who answered, the base of its column percentages; null when suppressed.
     pub group_bases: BTreeMap<String, Option<i64>>,
     pub options: Vec<CrossOption>,
@@ -44,27 +54,39 @@ pub struct CrossQuestion {
     pub rows: Vec<CrossRow>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct CrossRow {
     pub key: String,
     pub label: String,
+    pub base: i64,
     pub group_bases: BTreeMap<String, Option<i64>>,
     pub options: Vec<CrossOption>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct CrossOption {
     #[serde(flatten)]
     pub option: OptionResult,
+    /// The option's figures in each group, by group key.
     pub groups: BTreeMap<String, Cell>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, ToSchema)]
 pub struct Cell {
     /// Null when suppressed.
     pub count: Option<i64>,
     /// Of the group's base for the question; null when suppressed or the base is 0.
     pub percent: Option<f64>,
+}
+
+/// The `cross` part of a totals read for a `by` asked for, or none for something that cannot name a question
+/// (so that nothing an address holds, NUL included, reaches the database).
+pub fn cross_part(by: &str) -> Option<String> {
+    if by == BY_CHANNEL {
+        Some(CHANNEL.to_string())
+    } else {
+        crate::domain::questionnaire::valid_key(by).then(|| by.to_string())
+    }
 }
 
 /// What can break results down: a single choice question of the report, or the channel.
@@ -93,11 +115,7 @@ pub fn build(report: &Report, tallies: &Tallies, by: &str, suppress: bool) -> Op
             .collect()
     } else {
         let question = report.questions.iter().find(|q| q.key == by).expect("checked above");
-        question
-            .options
-            .iter()
-            .map(|o| Group { key: o.key.clone(), label: o.label.clone(), base: Some(o.count) })
-            .collect()
+        question.options.iter().map(|o| Group { key: o.key.clone(), label: o.label.clone(), base: o.count }).collect()
     };
     let cell = |q: &str, row: &str, group: &str, option: &str| -> i64 {
         tallies
@@ -116,20 +134,18 @@ pub fn build(report: &Report, tallies: &Tallies, by: &str, suppress: bool) -> Op
             })
             .sum()
     };
-    let small_groups: Vec<bool> = groups.iter().map(|g| suppress && g.base.is_some_and(|b| b < THRESHOLD)).collect();
+    // A group whose size is already suppressed (a small group of a profile question) is hidden whole.
+    let small_groups: Vec<bool> = groups.iter().map(|g| suppress && g.base.is_none_or(|b| b < THRESHOLD)).collect();
     let figures = |q: &QuestionResult, row: &str, options: &[OptionResult]| {
         let exclusive = matches!(q.kind, Kind::SingleChoice | Kind::Scale | Kind::Grid);
         let bases: Vec<i64> = groups.iter().map(|g| cell(&q.key, row, &g.key, "")).collect();
         let counts: Vec<Vec<i64>> =
             options.iter().map(|o| groups.iter().map(|g| cell(&q.key, row, &g.key, &o.key)).collect()).collect();
         let hidden = if suppress {
-            let mut hidden = suppression::suppress(&counts, true, exclusive);
-            for (c, small) in small_groups.iter().enumerate() {
-                if *small {
-                    hidden.iter_mut().for_each(|r| r[c] = true);
-                }
-            }
-            hidden
+            // A small group's column is hidden whole, and the second cells found with it in mind: otherwise
+            // an option's published total, less the other groups' counts, would give its count away.
+            let whole: Vec<Vec<bool>> = counts.iter().map(|r| small_groups[..r.len()].to_vec()).collect();
+            suppression::suppress_from(&counts, whole, true, exclusive)
         } else {
             counts.iter().map(|r| vec![false; r.len()]).collect()
         };
@@ -169,10 +185,23 @@ pub fn build(report: &Report, tallies: &Tallies, by: &str, suppress: bool) -> Op
                 .iter()
                 .map(|r| {
                     let (group_bases, options) = figures(q, &r.key, &r.options);
-                    CrossRow { key: r.key.clone(), label: r.label.clone(), group_bases, options }
+                    CrossRow { key: r.key.clone(), label: r.label.clone(), base: r.base, group_bases, options }
                 })
                 .collect();
-            CrossQuestion { question: q.clone(), group_bases, options, rows }
+            CrossQuestion {
+                key: q.key.clone(),
+                kind: q.kind,
+                prompt: q.prompt.clone(),
+                purpose: q.purpose,
+                base: q.base,
+                not_shown: q.not_shown,
+                skipped: q.skipped,
+                small_base: q.small_base,
+                removed: q.removed,
+                group_bases,
+                options,
+                rows,
+            }
         })
         .collect();
     for (g, small) in groups.iter_mut().zip(&small_groups) {
@@ -234,7 +263,7 @@ mod tests {
         let r = report::build("x", &[(1, &q)], &tallies);
         let officers = build(&r, &tallies, "area", false).unwrap();
         assert_eq!(officers.groups.iter().map(|g| g.base).collect::<Vec<_>>(), [Some(52), Some(33)]);
-        let support = officers.questions.iter().find(|qq| qq.question.key == "support").unwrap();
+        let support = officers.questions.iter().find(|qq| qq.key == "support").unwrap();
         let disagree = support.options.iter().find(|o| o.option.key == "disagree").unwrap();
         assert_eq!(disagree.groups["north"], Cell { count: Some(12), percent: Some(23.1) });
         assert_eq!(disagree.groups["south"], Cell { count: Some(3), percent: Some(9.1) });
@@ -243,13 +272,13 @@ mod tests {
         // overall counts of each option are published, so each row then needs a second cell: in a table of two
         // groups, nothing is left that would give the 3 away.
         let public = build(&r, &tallies, "area", true).unwrap();
-        let support = public.questions.iter().find(|qq| qq.question.key == "support").unwrap();
+        let support = public.questions.iter().find(|qq| qq.key == "support").unwrap();
         let cell = |o: &str, g: &str| support.options.iter().find(|x| x.option.key == o).unwrap().groups[g];
         assert_eq!(cell("disagree", "south"), Cell { count: None, percent: None });
         assert_eq!(cell("agree", "south").count, None);
         assert_eq!(cell("agree", "north").count, None);
         // A question with no small counts keeps them all.
-        let services = public.questions.iter().find(|qq| qq.question.key == "services").unwrap();
+        let services = public.questions.iter().find(|qq| qq.key == "services").unwrap();
         assert_eq!(services.options.iter().find(|o| o.option.key == "police").unwrap().groups["south"].count, Some(33));
 
         let by_channel = build(&r, &tallies, "channel", false).unwrap();

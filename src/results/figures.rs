@@ -91,7 +91,7 @@ pub fn net_agreement(options: &[OptionResult], base: i64) -> Option<f64> {
         return None;
     }
     let sum = |side: Leaning| -> Option<i64> {
-        let chosen: Vec<i64> = options.iter().filter(|o| leaning(&o.label) == Some(side)).map(|o| o.count).collect();
+        let chosen: Vec<i64> = options.iter().filter(|o| leaning(&o.label) == Some(side)).map(|o| o.n()).collect();
         (!chosen.is_empty()).then(|| chosen.iter().sum())
     };
     let (pro, con) = (sum(Leaning::For)?, sum(Leaning::Against)?);
@@ -103,7 +103,7 @@ pub fn share_for(options: &[OptionResult], base: i64) -> Option<(i64, f64)> {
     if base <= 0 || !options.iter().any(|o| leaning(&o.label) == Some(Leaning::For)) {
         return None;
     }
-    let n: i64 = options.iter().filter(|o| leaning(&o.label) == Some(Leaning::For)).map(|o| o.count).sum();
+    let n: i64 = options.iter().filter(|o| leaning(&o.label) == Some(Leaning::For)).map(|o| o.n()).sum();
     Some((n, (n as f64 * 1000.0 / base as f64).round() / 10.0))
 }
 
@@ -115,7 +115,7 @@ mod tests {
         OptionResult {
             key: label.to_lowercase().replace(' ', "_"),
             label: label.into(),
-            count,
+            count: Some(count),
             percent: None,
             ci95: None,
             mean_rank: None,

@@ -3,6 +3,7 @@
 //! recounted by `models`.
 
 pub mod crosstab;
+pub mod dashboard;
 pub mod figures;
 pub mod published;
 pub mod report;

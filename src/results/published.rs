@@ -4,7 +4,7 @@
 //! open-data CSV. Pure: snapshots are stored by `models::snapshot`.
 
 use super::report::{OptionResult, Report};
-use super::suppression::{publish, suppress};
+use super::suppression::{publish, suppress_from};
 use crate::domain::questionnaire::{Kind, Purpose, Questionnaire};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -122,8 +122,10 @@ pub const LICENCE: &str = "Open Government Licence v3.0 \
 /// counts add up to the base, which is published, so a lone hidden count gets a partner; a multiple choice's
 /// need not.
 fn options(options: &[OptionResult], adds_up: bool) -> Vec<PublishedOption> {
-    let cells: Vec<Vec<i64>> = options.iter().map(|o| vec![o.count]).collect();
-    let hidden = suppress(&cells, false, adds_up);
+    // A snapshot keeps the whole report, so every count is there; one already withheld stays withheld.
+    let cells: Vec<Vec<i64>> = options.iter().map(|o| vec![o.count.unwrap_or(0)]).collect();
+    let withheld: Vec<Vec<bool>> = options.iter().map(|o| vec![o.count.is_none()]).collect();
+    let hidden = suppress_from(&cells, withheld, false, adds_up);
     options
         .iter()
         .zip(hidden)
@@ -132,7 +134,7 @@ fn options(options: &[OptionResult], adds_up: bool) -> Vec<PublishedOption> {
             PublishedOption {
                 key: o.key.clone(),
                 label: o.label.clone(),
-                count: publish(o.count, hidden),
+                count: o.count.and_then(|n| publish(n, hidden)),
                 percent: if hidden { None } else { o.percent },
                 ci95: if hidden { None } else { o.ci95 },
                 mean_rank: o.mean_rank,
@@ -249,7 +251,7 @@ mod tests {
         OptionResult {
             key: key.into(),
             label: key.to_uppercase(),
-            count,
+            count: Some(count),
             percent: super::super::stats::percent(count, base),
             ci95: super::super::stats::wilson95(count, base),
             mean_rank: None,

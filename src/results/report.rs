@@ -8,12 +8,16 @@
 //! counts and are marked `removed`.
 
 use super::stats::{percent, wilson95, SMALL_BASE};
+use super::suppression;
 use super::tally::{Tallies, Tally};
-use crate::domain::questionnaire::{Choice, Kind, Question, Questionnaire};
+use crate::domain::questionnaire::{Choice, Kind, Purpose, Question, Questionnaire};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// Closed to other fields (`additionalProperties: false`), so that a cross-tab, which has them all and more,
+/// is never taken for a report.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Report {
     /// The consultation's slug.
     pub consultation: String,
@@ -28,6 +32,10 @@ pub struct QuestionResult {
     pub kind: Kind,
     /// The latest version's wording, in English.
     pub prompt: String,
+    /// Respondent-profile and equality-monitoring questions describe who answered; outside officers' own
+    /// views their small counts are suppressed.
+    #[serde(skip_serializing_if = "Purpose::is_default")]
+    pub purpose: Purpose,
     /// How many answered: the denominator of every percentage.
     pub base: i64,
     /// How many were routed past it (or answered a version without it).
@@ -64,12 +72,16 @@ pub struct RowResult {
 pub struct OptionResult {
     pub key: String,
     pub label: String,
-    /// Respondents choosing the option (for ranking: ranking it first).
-    pub count: i64,
-    /// `count` as a percentage of the base; null when the base is 0.
+    /// Respondents choosing the option (for ranking: ranking it first); null when suppressed (fewer than 10,
+    /// or a second count that would give one away, of a respondent-profile or equality-monitoring question
+    /// in a public view).
+    #[schema(required)]
+    pub count: Option<i64>,
+    /// `count` as a percentage of the base; null when the base is 0 or the count is suppressed.
     #[schema(required)]
     pub percent: Option<f64>,
-    /// Wilson score 95% interval of `percent`, as [low, high] percentages; null when the base is 0.
+    /// Wilson score 95% interval of `percent`, as [low, high] percentages; null when the base is 0 or the
+    /// count is suppressed.
     #[schema(value_type = Option<Vec<f64>>, min_items = 2, max_items = 2, required)]
     pub ci95: Option<[f64; 2]>,
     /// Ranking only: the average position given (1 = first).
@@ -78,6 +90,46 @@ pub struct OptionResult {
     /// The latest version no longer offers it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub removed: bool,
+}
+
+impl OptionResult {
+    /// The count, as a number to add up (0 when suppressed: only figures already shown are summed).
+    pub fn n(&self) -> i64 {
+        self.count.unwrap_or(0)
+    }
+}
+
+impl Report {
+    /// The report as `viewer` may read it: outside an officer's own working view, the small counts of
+    /// respondent-profile and equality-monitoring questions are suppressed, with a second count where the
+    /// published base would give one away.
+    pub fn for_viewer(mut self, viewer: crate::auth::Viewer) -> Report {
+        if viewer.working_view() {
+            return self;
+        }
+        for q in self.questions.iter_mut().filter(|q| q.purpose != Purpose::Opinion) {
+            let exclusive = matches!(q.kind, Kind::SingleChoice | Kind::Scale | Kind::Grid);
+            suppress_options(&mut q.options, exclusive);
+            for row in &mut q.rows {
+                suppress_options(&mut row.options, exclusive);
+            }
+        }
+        self
+    }
+}
+
+/// Suppresses the small counts of one question's (or row's) options; `exclusive` when they add up to its base.
+fn suppress_options(options: &mut [OptionResult], exclusive: bool) {
+    let cells: Vec<Vec<i64>> = options.iter().map(|o| vec![o.n()]).collect();
+    let hidden = suppression::suppress(&cells, false, exclusive);
+    for (o, hide) in options.iter_mut().zip(hidden) {
+        if hide[0] {
+            o.count = None;
+            o.percent = None;
+            o.ci95 = None;
+            o.mean_rank = None;
+        }
+    }
 }
 
 /// One published version and what its responses add up to.
@@ -189,7 +241,7 @@ fn option_results(versions: &[Version], question: &Question, row: &str, base: i6
             OptionResult {
                 key: o.key.clone(),
                 label: o.label.to_string(),
-                count,
+                count: Some(count),
                 percent: percent(count, base),
                 ci95: wilson95(count, base),
                 mean_rank: (question.kind == Kind::Ranking && base > 0)
@@ -227,6 +279,7 @@ fn question_result(versions: &[Version], question: &Question, removed: bool) -> 
         key: question.key.clone(),
         kind: question.kind,
         prompt: question.prompt.to_string(),
+        purpose: question.purpose,
         base,
         not_shown,
         skipped,
@@ -283,8 +336,7 @@ mod tests {
         assert_eq!((new_q.base, new_q.not_shown, new_q.skipped), (1, 2, 0));
         let support = report.questions.iter().find(|q| q.key == "support").unwrap();
         assert_eq!(support.base, 3);
-        let keys: Vec<(&str, i64, bool)> =
-            support.options.iter().map(|o| (o.key.as_str(), o.count, o.removed)).collect();
+        let keys: Vec<(&str, i64, bool)> = support.options.iter().map(|o| (o.key.as_str(), o.n(), o.removed)).collect();
         assert_eq!(keys, [("disagree", 1, false), ("unsure", 1, false), ("agree", 1, true)]);
         for q in &report.questions {
             assert_eq!(q.base + q.not_shown + q.skipped, report.responses, "{}", q.key);

@@ -12,10 +12,25 @@ pub const THRESHOLD: i64 = 10;
 /// options of a multiple choice question). A zero is never suppressed on its own account; it may be as a
 /// second cell.
 pub fn suppress(cells: &[Vec<i64>], row_totals: bool, column_totals: bool) -> Vec<Vec<bool>> {
+    let hidden: Vec<Vec<bool>> = cells.iter().map(|r| r.iter().map(|n| *n > 0 && *n < THRESHOLD).collect()).collect();
+    suppress_from(cells, hidden, row_totals, column_totals)
+}
+
+/// As `suppress`, starting from cells already hidden for another reason (a whole group too small to show):
+/// second cells are then found for those too, so no published total gives one of them away.
+pub fn suppress_from(
+    cells: &[Vec<i64>],
+    mut hidden: Vec<Vec<bool>>,
+    row_totals: bool,
+    column_totals: bool,
+) -> Vec<Vec<bool>> {
     let rows = cells.len();
     let columns = cells.iter().map(Vec::len).max().unwrap_or(0);
-    let mut hidden: Vec<Vec<bool>> =
-        cells.iter().map(|r| r.iter().map(|n| *n > 0 && *n < THRESHOLD).collect()).collect();
+    for (r, row) in cells.iter().enumerate() {
+        for (c, n) in row.iter().enumerate() {
+            hidden[r][c] |= *n > 0 && *n < THRESHOLD;
+        }
+    }
     // Secondary suppression until nothing changes: every published total covering a hidden cell must cover at
     // least two, so that no hidden count is the total minus the counts shown.
     loop {

@@ -15,6 +15,7 @@ pub mod public;
 pub mod published;
 pub mod questions;
 pub mod render;
+pub mod results;
 pub mod routes;
 pub mod security;
 mod static_files;
@@ -26,7 +27,7 @@ use crate::auth::Viewer;
 use crate::config::Settings;
 use crate::db::{DbConnection, Pool};
 use crate::models::{consultation, consultation::Consultation, totals, version, version::Loaded};
-use crate::results::{self, report::Report};
+use crate::results::{report::Report, tally::Tallies};
 use crate::submissions::Submitter;
 use crate::web::error::AppError;
 use actix_web::{web, HttpResponse};
@@ -150,21 +151,32 @@ impl AppState {
     /// does not grow with the number of responses.
     pub async fn report(&self, slug: &str, viewer: Viewer) -> Result<(Consultation, Arc<Loaded>, Report), AppError> {
         let (c, live) = self.consultation(slug).await?;
+        let (report, _) = self.results_of(&c, viewer, totals::Parts::default()).await?;
+        Ok((c, live, report))
+    }
+
+    /// The results of a published consultation as `viewer` may read them (403 when the policy does not let
+    /// them), with the tallies of the running totals they were built from, holding the `parts` asked for.
+    pub async fn results_of(
+        &self,
+        c: &Consultation,
+        viewer: Viewer,
+        parts: totals::Parts,
+    ) -> Result<(Report, Tallies), AppError> {
         if !c.results_visible_to(viewer) {
             return Err(AppError::Forbidden("The results of this consultation are not public yet".into()));
         }
         let id = c.id;
-        let (ids, tallies) = self
-            .db(move |conn| Ok((version::published_ids(conn, id)?, totals::read(conn, id, &totals::Parts::default())?)))
-            .await?;
+        let (ids, tallies) =
+            self.db(move |conn| Ok((version::published_ids(conn, id)?, totals::read(conn, id, &parts)?))).await?;
         let mut contents = Vec::with_capacity(ids.len());
         for version_id in ids {
             contents.push(self.version(version_id).await?);
         }
         let published: Vec<(i64, &crate::domain::questionnaire::Questionnaire)> =
             contents.iter().map(|v| (v.id, &v.content.questionnaire)).collect();
-        let report = results::report::build(&c.slug, &published, &tallies);
-        Ok((c, live, report))
+        let report = crate::results::report::build(&c.slug, &published, &tallies).for_viewer(viewer);
+        Ok((report, tallies))
     }
 
     /// A time as residents read it, in the council's zone: "11:59pm on 31 January 2027".
@@ -215,6 +227,7 @@ pub fn register(r: &mut routes::Router) {
     api::routes(r);
     public::routes(r);
     officer::routes(r);
+    results::routes(r);
     static_files::routes(r);
 }
 

@@ -80,6 +80,13 @@ pub fn page_with_status(status: StatusCode, template: &str, mut ctx: tera::Conte
     }
 }
 
+/// Renders part of a page (a template that extends no layout) to a string, for a live update; none when it
+/// fails, which is logged.
+pub fn fragment(template: &str, ctx: &tera::Context) -> Option<String> {
+    let t = TEMPLATES.get()?;
+    t.tera.render(template, ctx).map_err(|e| tracing::error!(template, error = %e, "rendering a fragment failed")).ok()
+}
+
 pub fn page(template: &str, ctx: tera::Context) -> HttpResponse {
     page_with_status(StatusCode::OK, template, ctx)
 }

@@ -4,6 +4,7 @@
 //! Who may act on which consultation is decided before (see `web::routes` and `Identity::works_for`).
 
 mod drafts;
+pub mod headlines;
 mod lifecycle;
 mod results;
 

@@ -7,6 +7,12 @@
  * "You have 5 characters too many"). Screen readers hear the count through a separate
  * visually hidden aria-live="polite" region, updated once typing pauses, so that
  * they are not interrupted on every keystroke.
+ *
+ * Live results: a region with data-live="URL" (the results pages' figures) listens to that server-sent
+ * events stream and, on each "figures" event after the first (which repeats what the page already shows),
+ * replaces its content with the figures the server rendered. Open <details> and the focused control are kept;
+ * screen readers hear "The figures were updated" at most every 30 seconds. Without JavaScript the page is
+ * complete and a refresh shows the latest figures.
  */
 (function () {
   'use strict';
@@ -87,7 +93,60 @@
     lastAnnounced = currentText(); // do not announce on page load
   }
 
+  var LIVE_ANNOUNCE_MS = 30000;
+
+  // What identifies a focusable element across a re-render of the region.
+  function signature(el) {
+    return [el.tagName, el.getAttribute('href'), el.getAttribute('aria-label'), el.id].join('|');
+  }
+
+  function initLive(region) {
+    var url = region.getAttribute('data-live');
+    if (!url || !('EventSource' in window)) {
+      return;
+    }
+    var status = document.getElementById('hys-live-status');
+    var source = new EventSource(url);
+    var first = true;
+    var announced = 0;
+    source.addEventListener('figures', function (event) {
+      if (first) {
+        first = false;
+        return;
+      }
+      var open = [];
+      var details = region.querySelectorAll('details');
+      for (var i = 0; i < details.length; i++) {
+        open.push(details[i].open);
+      }
+      var active = document.activeElement;
+      var focused = active && region.contains(active) ? signature(active) : null;
+      region.innerHTML = event.data;
+      details = region.querySelectorAll('details');
+      for (var j = 0; j < details.length && j < open.length; j++) {
+        details[j].open = open[j];
+      }
+      if (focused) {
+        var candidates = region.querySelectorAll('a, [tabindex], summary');
+        for (var k = 0; k < candidates.length; k++) {
+          if (signature(candidates[k]) === focused) {
+            candidates[k].focus({ preventScroll: true });
+            break;
+          }
+        }
+      }
+      if (status && Date.now() - announced > LIVE_ANNOUNCE_MS) {
+        announced = Date.now();
+        status.textContent = 'The figures were updated.';
+      }
+    });
+  }
+
   function init() {
+    var live = document.querySelectorAll('[data-live]');
+    for (var l = 0; l < live.length; l++) {
+      initLive(live[l]);
+    }
     var wrappers = document.querySelectorAll('.hys-character-count');
     for (var i = 0; i < wrappers.length; i++) {
       initCharacterCount(wrappers[i]);

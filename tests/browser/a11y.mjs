@@ -265,6 +265,7 @@ async function jsPass(page, slug) {
   for (const [label, path] of [
     ['[js] hub', '/'],
     ['[js] consultation', `/consultations/${slug}`],
+    ['[js] results (live)', `/consultations/${slug}/results`],
   ]) {
     const resp = await page.goto(BASE + path, { waitUntil: 'load' });
     if (!resp || resp.status() !== 200) {

@@ -3,8 +3,9 @@
 // 2.0/2.1/2.2 A and AA rules): the sign-in page blank, with errors and throttled; the officers' home; the
 // account page, with errors, with a token just made, and the revoke confirmation; every admin page blank and
 // with errors; every page of the builder, blank and in its forms' error states (see `builder`); a consultation's
-// downloads page; publishing results, blank, with an error and previewed. Every page must answer the status
-// expected of it.
+// downloads page; publishing results, blank, with an error and previewed; the results dashboard of the demo IRMP
+// consultation, its cross-tabs (and a wrong one), the printed report and the written answers' reader. Every page
+// must answer the status expected of it.
 //
 //   node tests/browser/officer-a11y.mjs <BASE_URL> <ADMIN_EMAIL> <ADMIN_PASSWORD>
 //
@@ -230,8 +231,27 @@ async function builder(page, cdp) {
   await submit(page, cdp, 'builder: import with errors', 'Import', { [named('definition')]: '{"slug": "Not a slug", "title": ""}' }, { status: 422, errors: true });
 }
 
+/** The results pages (each checked at 320 and 640 px wide too, as every page is). */
+async function results(page, cdp) {
+  const dashboard = `/officer/consultations/${OPEN}/results`;
+  for (const [label, path, expect] of [
+    ['results dashboard', dashboard, {}],
+    ['results cross-tab by age band', `${dashboard}?by=age_band`, {}],
+    ['results cross-tab by channel', `${dashboard}?by=channel`, {}],
+    ['results cross-tab by a wrong question', `${dashboard}?by=no_such_question`, { status: 422, errors: true }],
+    ['results report', `${dashboard}/report`, {}],
+  ]) {
+    await visit(page, cdp, label, path, expect);
+  }
+  await page.goto(BASE + dashboard, { waitUntil: 'load' });
+  const reader = page.locator('a[href*="/results/answers/"]').first();
+  if ((await reader.count()) === 0) return fail('written answers', 'no link to the written answers on the dashboard');
+  const answered = await navigateBy(page, () => reader.click());
+  await check(page, cdp, 'results: written answers', { status: 200 }, answered);
+}
+
 async function withScripts(page) {
-  for (const [label, path] of [['[js] officers’ home', '/officer'], ['[js] account', '/officer/account'], ['[js] admin: users', '/officer/admin/users']]) {
+  for (const [label, path] of [['[js] officers’ home', '/officer'], ['[js] account', '/officer/account'], ['[js] admin: users', '/officer/admin/users'], ['[js] results dashboard (live)', `/officer/consultations/${OPEN}/results?by=district`]]) {
     await visit(page, null, label, path);
   }
 }
@@ -267,6 +287,11 @@ async function main() {
       await builder(page, cdp);
     } catch (err) {
       fail('builder', `${err.message.split('\n')[0]} (at ${relPath(BASE, page)})`);
+    }
+    try {
+      await results(page, cdp);
+    } catch (err) {
+      fail('results', `${err.message.split('\n')[0]} (at ${relPath(BASE, page)})`);
     }
     try {
       await withScripts(await context.newPage());

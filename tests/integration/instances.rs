@@ -1,6 +1,6 @@
 //! Several app instances on one PostgreSQL database, as a deployment behind a load balancer runs them: they
 //! start at the same moment (migrations and the demo load take turns under an advisory lock), a response sent
-//! to one is in the other's results at once, an officer's session made on one works on the other and ends on
+//! to one is in the other's results and live streams at once, an officer's session made on one works on the other and ends on
 //! both, and the same idempotency keys sent to both at once make one response each, with totals that equal a
 //! recount. On SQLite (one instance by design) these tests have nothing to check and say so.
 
@@ -86,4 +86,25 @@ async fn the_same_keys_sent_to_both_instances_at_once_make_one_response_each() {
         })
         .await;
     assert_eq!(running, recounted);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_response_sent_to_one_instance_reaches_the_other_instances_live_streams_within_a_second() {
+    let Some(apps) = spawn_instances(2).await else { return println!("multi-instance: PostgreSQL only") };
+    let (a, b) = (&apps[0], &apps[1]);
+    let q = crate::api::questionnaire(a, IRMP).await;
+    // Streams on the second instance, fed by its notifier from the first instance's NOTIFY.
+    let mut api = b.client.get(b.url(&format!("/api/v1/consultations/{IRMP}/results/stream"))).send().await.unwrap();
+    let mut page = b.client.get(b.url(&format!("/consultations/{IRMP}/results/stream"))).send().await.unwrap();
+    let (mut api_buffer, mut page_buffer) = (String::new(), String::new());
+    let (_, first) = crate::dashboard::next_event(&mut api, &mut api_buffer, Duration::from_secs(5)).await;
+    let before = serde_json::from_str::<serde_json::Value>(&first).unwrap()["responses"].as_i64().unwrap();
+    crate::dashboard::next_event(&mut page, &mut page_buffer, Duration::from_secs(5)).await;
+    let sent = Instant::now();
+    assert_eq!(a.post_response(IRMP, "live-on-a", &crate::api::random_body(&q, 7)).await.status().as_u16(), 201);
+    let (_, data) = crate::dashboard::next_event(&mut api, &mut api_buffer, Duration::from_secs(1)).await;
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&data).unwrap()["responses"], before + 1);
+    let (_, html) = crate::dashboard::next_event(&mut page, &mut page_buffer, Duration::from_secs(1)).await;
+    assert!(html.contains(&format!("{} responses<", before + 1)));
+    assert!(sent.elapsed() < Duration::from_secs(1), "{:?}", sent.elapsed());
 }

@@ -8,6 +8,7 @@ mod api;
 mod bad_input;
 mod browser;
 mod builder;
+mod dashboard;
 mod exports;
 mod fuzz;
 mod helpers;

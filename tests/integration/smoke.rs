@@ -77,14 +77,19 @@ async fn the_public_results_page_shows_the_api_figures_with_their_bases() {
     let (_, results) = app.get_json(&format!("/api/v1/consultations/{IRMP}/results")).await;
     let page = app.get(&format!("/consultations/{IRMP}/results")).await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains(&format!("{} responses so far", results["responses"])), "the total");
+    assert!(page.body.contains(&format!("{} responses<", results["responses"])), "the total");
     for question in results["questions"].as_array().unwrap() {
-        assert!(page.body.contains(&format!("{} answered", question["base"])), "the base of {}", question["key"]);
+        let (base, skipped, not_shown) = (&question["base"], &question["skipped"], &question["not_shown"]);
+        let counts = format!("{base} answered · {skipped} shown it but left it blank · {not_shown} not shown it");
+        assert!(page.body.contains(&counts), "the base of {}: {counts}", question["key"]);
         for option in question["options"].as_array().unwrap() {
             if let Some(percent) = option["percent"].as_f64() {
                 let low = option["ci95"][0].as_f64().unwrap();
                 let high = option["ci95"][1].as_f64().unwrap();
-                let cells = format!("{percent:.1}%</td>\n            <td class=\"hys-table__cell hys-table__cell--numeric\">{low:.1}% to {high:.1}%");
+                let count = &option["count"];
+                let cells = format!(
+                    "{percent:.1}% ({count} of {base} who answered)</td>\n      <td class=\"hys-table__cell\">{low:.1}% to {high:.1}%"
+                );
                 assert!(page.body.contains(&cells), "{} {}: {cells}", question["key"], option["key"]);
             }
         }

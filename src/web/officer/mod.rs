@@ -220,6 +220,7 @@ async fn home(state: web::Data<AppState>, identity: Identity, csrf: CsrfToken) -
     ctx.insert("consultations", &listed);
     // Analysts read responses and do not build: their link is to each consultation's downloads.
     ctx.insert("analyst", &(identity.role == Role::Analyst));
+    ctx.insert("builder", &crate::web::routes::BUILDERS.contains(&identity.role));
     ctx.insert("section", "consultations");
     Ok(page(&identity, &csrf, StatusCode::OK, "officer/home.html", ctx))
 }

@@ -18,7 +18,7 @@ pub fn routes(r: &mut Router) {
         .get("/accessibility", Access::Public, web::get().to(accessibility))
         .get("/privacy", Access::Public, web::get().to(privacy))
         .get("/consultations/{slug}", Access::Public, web::get().to(show))
-        .get("/consultations/{slug}/results", Access::Public, web::get().to(results));
+        .get("/consultations/{slug}/results", Access::Public, web::get().to(crate::web::results::public_page));
     journey::routes(r);
 }
 
@@ -110,15 +110,6 @@ async fn show(state: web::Data<AppState>, slug: web::Path<String>) -> Result<Htt
     ctx.insert("results_public", &c.results_visible_to(Viewer::Public));
     ctx.insert("sections", &content.questionnaire.sections.iter().map(|s| s.title.as_str()).collect::<Vec<_>>());
     Ok(page("public/consultation.html", ctx))
-}
-
-async fn results(state: web::Data<AppState>, slug: web::Path<String>) -> Result<HttpResponse, AppError> {
-    let (c, live, report) = state.report(&slug, Viewer::Public).await?;
-    let mut ctx = tera::Context::new();
-    ctx.insert("consultation", &live_card(&state, &c, &live));
-    ctx.insert("report", &report);
-    ctx.insert("small_base", &crate::results::stats::SMALL_BASE);
-    Ok(page("public/results.html", ctx))
 }
 
 async fn accessibility() -> HttpResponse {
