@@ -34,7 +34,7 @@ pub struct QuestionResult {
     pub prompt: String,
     /// Respondent-profile and equality-monitoring questions describe who answered; outside officers' own
     /// views their small counts are suppressed.
-    #[serde(skip_serializing_if = "Purpose::is_default")]
+    #[serde(default, skip_serializing_if = "Purpose::is_default")]
     pub purpose: Purpose,
     /// How many answered: the denominator of every percentage.
     pub base: i64,

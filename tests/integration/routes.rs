@@ -18,6 +18,7 @@ pub fn concrete(route: &RouteDef) -> String {
         .replace("questions/{key}", "questions/support_closer_working")
         .replace("{key}", "closer_working")
         .replace("{id}", "1")
+        .replace("{question}", "shared_buildings_comments")
         .replace("{path:.*}", "css/app.css")
         .replace("{action}", "close")
         .replace("{index}", "0");

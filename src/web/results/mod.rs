@@ -108,7 +108,11 @@ async fn figures(
     ctx.insert("by_options", &by_options);
     let unknown = by.is_some() && crosstab.is_none();
     ctx.insert("by_unknown", &unknown);
-    ctx.insert("by_error", if unknown { "Select a question or the channel to break the results down by" } else { "" });
+    let by_error = if unknown { "Select a question or the channel to break the results down by" } else { "" };
+    ctx.insert("by_error", by_error);
+    let errors: Vec<crate::web::questions::ErrorLink> =
+        if unknown { vec![crate::web::questions::ErrorLink { target: "by", message: by_error }] } else { Vec::new() };
+    ctx.insert("errors", &errors);
     ctx.insert("suppressed", &!viewer.working_view());
     ctx.insert("readers", &readers);
     ctx.insert("updated", &state.local_time(now()));
