@@ -76,14 +76,14 @@ pub struct JourneyStats {
 
 /// One resident's browser: its cookies, by name.
 #[derive(Default)]
-struct Jar(Vec<(String, String)>);
+pub struct Jar(Vec<(String, String)>);
 
 impl Jar {
-    fn header(&self) -> String {
+    pub fn header(&self) -> String {
         self.0.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ")
     }
 
-    fn take(&mut self, response: &reqwest::Response) {
+    pub fn take(&mut self, response: &reqwest::Response) {
         for set in response.headers().get_all(SET_COOKIE) {
             let Some(pair) = set.to_str().ok().and_then(|s| s.split(';').next()) else { continue };
             let Some((name, value)) = pair.split_once('=') else { continue };
@@ -183,7 +183,7 @@ fn expected(got: &Got, path: &str, expect: StatusCode) -> Result<(), String> {
 }
 
 /// The value of the page's `_csrf` hidden field.
-fn csrf_of(body: &str) -> Option<String> {
+pub fn csrf_of(body: &str) -> Option<String> {
     let at = body.find("name=\"_csrf\"")?;
     let tag_start = body[..at].rfind('<')?;
     let tag_end = at + body[at..].find('>')?;

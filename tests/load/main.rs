@@ -8,18 +8,20 @@
 //!  3. preload phase: keeps submitting until the consultation holds `--preload` responses
 //!     (at most `--preload-seconds`, default 180),
 //!  4. results-read phase: measures `GET .../results` with that many stored responses
-//!     (2000 sequential requests after 50 warm-ups, then 8 concurrent clients for 3 s),
-//!
+//!     (2000 sequential requests after 50 warm-ups, then 8 concurrent clients for 3 s), and with
+//!     `--read-at N,N,…` the dashboard, its cross-tab and the API's at each of those sizes on the way,
 //!  5. with `--export`, the export phase: downloads every response of the consultation as CSV, JSON and
 //!     Excel through `GET .../responses?format=` (timed, reading the body as it arrives),
 //!
-//! sampling the server's resident memory (VmRSS) during the submission, journey and export phases, and prints
-//! a Markdown summary for BENCHMARKS.md.
+//! following the results' event stream during the submission phase (how long each acknowledged response
+//! takes to show there), sampling the server's resident memory (VmRSS) during the submission, journey and
+//! export phases, and prints a Markdown summary for BENCHMARKS.md.
 //!
 //! ```text
 //! cargo bench --bench load -- --clients 64 --seconds 10
 //! cargo bench --bench load -- --smoke
 //! cargo bench --bench load -- --seconds 1 --journey-seconds 0 --preload 1000000 --preload-seconds 1800 --export
+//! cargo bench --bench load -- --read-at 10000,100000,1000000 --preload 1000000 --preload-seconds 1800
 //! cargo bench --bench load -- --backend postgres --database-url postgres://postgres@127.0.0.1:5432/postgres
 //! ```
 //!
@@ -41,6 +43,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
 mod journey;
+mod results;
 #[path = "../support/mod.rs"]
 mod support;
 use support::{Backend, Res};
@@ -74,6 +77,8 @@ struct Options {
     read_requests: usize,
     /// Duration of the 8-client concurrent results reads.
     read_concurrent_seconds: u64,
+    /// Stored responses at which the decision-makers' reads are measured, on the way to `preload`.
+    read_at: Vec<u64>,
     /// Time the response exports after the results reads.
     export: bool,
     /// Before the exports, write responses straight into the tables until the consultation has this many.
@@ -91,6 +96,8 @@ usage: cargo bench --bench load -- [options]
   --preload-seconds S         time limit of the preload phase, at most 1800 (default 180)
   --journey-clients N         residents answering through the HTML pages at once (default 64)
   --journey-seconds S         HTML journey phase duration, at most 120; 0 skips it (default 10)
+  --read-at N,N,…             also measure the dashboard, cross-tab and results reads when the
+                              consultation holds each of these many responses (preloading to each)
   --export                    after the results reads, download every response as CSV, JSON and
                               Excel, timing each and sampling the server's memory
   --export-rows N             before the exports, write random valid responses straight into the
@@ -110,6 +117,7 @@ fn parse_args() -> Res<Options> {
     let mut journey_seconds: Option<u64> = None;
     let mut smoke = false;
     let mut export = false;
+    let mut read_at: Vec<u64> = Vec::new();
     let mut export_rows: u64 = 0;
 
     let mut flags = support::Flags::from_env(USAGE);
@@ -125,6 +133,15 @@ fn parse_args() -> Res<Options> {
             "--journey-seconds" => journey_seconds = Some(flags.number(&flag, inline)?),
             "--smoke" => smoke = true,
             "--export" => export = true,
+            "--read-at" => {
+                let list = flags.value(&flag, inline)?;
+                read_at = list
+                    .split(',')
+                    .map(|n| n.trim().parse::<u64>().map(|n| n.min(10_000_000)))
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| format!("--read-at takes numbers separated by commas, got {list:?}"))?;
+                read_at.sort_unstable();
+            }
             "--export-rows" => export_rows = flags.number(&flag, inline)?,
             other => eprintln!("load: ignoring unknown argument {other:?}"),
         }
@@ -150,6 +167,7 @@ fn parse_args() -> Res<Options> {
         smoke,
         read_requests: if smoke { 200 } else { 2000 },
         read_concurrent_seconds: if smoke { 1 } else { 3 },
+        read_at,
         export,
         export_rows: export_rows.min(10_000_000),
     })
@@ -394,6 +412,8 @@ struct Submitter {
     bodies: Vec<String>,
     run_id: String,
     printed_errors: AtomicUsize,
+    /// When each response of the timed submission phase was acknowledged, to find it in the event stream.
+    acks: std::sync::Mutex<Vec<Instant>>,
 }
 
 impl Submitter {
@@ -437,6 +457,9 @@ impl Submitter {
                     stats.record(started, status.as_u16().to_string(), ok);
                     if ok {
                         ok_counter.fetch_add(1, Ordering::Relaxed);
+                        if phase == "submit" {
+                            self.acks.lock().unwrap().push(Instant::now());
+                        }
                     } else {
                         self.print_error(&format!("{status}: {}", text.unwrap_or_else(|e| e.to_string())));
                     }
@@ -559,6 +582,10 @@ struct Outcome {
     read_sequential: Summary,
     read_concurrent: Summary,
     exports: Vec<Export>,
+    /// From each acknowledgement of the submission phase to the event stream.
+    live: results::Live,
+    /// The decision-makers' reads at each `--read-at` size.
+    decisions: Vec<results::Reads>,
     failed: bool,
 }
 
@@ -607,6 +634,7 @@ async fn bench(opts: &Options, server: &mut Server, database_url: &str) -> Res<O
         bodies,
         run_id: format!("{:08x}", rng.random::<u32>()),
         printed_errors: AtomicUsize::new(0),
+        acks: std::sync::Mutex::default(),
     });
     let results_url = format!("{consultation_url}/results");
 
@@ -614,6 +642,13 @@ async fn bench(opts: &Options, server: &mut Server, database_url: &str) -> Res<O
     eprintln!("load: submission phase: {} clients for {} s", opts.clients, opts.seconds);
     let deadline = Instant::now() + Duration::from_secs(opts.seconds);
     let pid = server.child.id();
+    // A live dashboard follows the event stream meanwhile: how long each acknowledged response takes to show.
+    let shown_before = stored_responses(&get_results(&client, &results_url).await?)?;
+    let stream = tokio::spawn(results::follow(
+        client.clone(),
+        format!("{results_url}/stream"),
+        deadline + results::LIVE_TARGET * 2,
+    ));
     let (result, submit_rss_kb) =
         watching_memory(pid, submitter.run("submit", opts.clients, deadline, Arc::new(AtomicU64::new(0)), u64::MAX))
             .await;
@@ -622,6 +657,11 @@ async fn bench(opts: &Options, server: &mut Server, database_url: &str) -> Res<O
     submit.print("submissions");
     eprintln!("load: server memory during submissions: at most {:.1} MB", submit_rss_kb as f64 / 1024.0);
     failed |= submit.errors > 0;
+    let events = stream.await??;
+    let mut acks = std::mem::take(&mut *submitter.acks.lock().unwrap());
+    let live = results::Live::measure(&mut acks, &events, shown_before);
+    live.print();
+    failed |= live.unseen > 0;
 
     // c2. the HTML journey
     let journey = if opts.journey_seconds == 0 {
@@ -632,42 +672,31 @@ async fn bench(opts: &Options, server: &mut Server, database_url: &str) -> Res<O
         Some(outcome)
     };
 
-    // d. preload until the consultation holds --preload responses
-    let before = stored_responses(&get_results(&client, &results_url).await?)?;
-    let mut preload_result = None;
-    if before < opts.preload {
-        let needed = opts.preload - before;
-        let clients = opts.clients.max(32);
-        let limit = Duration::from_secs(opts.preload_seconds);
-        eprintln!(
-            "load: preload phase: {before} stored, submitting {needed} more with {clients} clients (limit {limit:?})"
-        );
-        let counter = Arc::new(AtomicU64::new(0));
-        let done = Arc::new(AtomicBool::new(false));
-        let progress = {
-            let (counter, done) = (Arc::clone(&counter), Arc::clone(&done));
-            tokio::spawn(async move {
-                // Prints every 10 s; bounded by the time limit (plus slack) in case `done` is never set.
-                let started = Instant::now();
-                let mut last_print = started;
-                while !done.load(Ordering::Relaxed) && started.elapsed() < limit + Duration::from_secs(60) {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    if last_print.elapsed() >= Duration::from_secs(10) {
-                        last_print = Instant::now();
-                        eprintln!("load:   preload {}/{needed}", counter.load(Ordering::Relaxed));
-                    }
-                }
-            })
-        };
-        let deadline = Instant::now() + limit;
-        let result = submitter.run("preload", clients, deadline, Arc::clone(&counter), needed).await;
-        done.store(true, Ordering::Relaxed);
-        let _ = progress.await;
-        let (stats, elapsed) = result?;
-        let preload = stats.summary(elapsed);
-        preload.print("preload");
-        preload_result = Some((preload.ok, preload.per_second));
-        failed |= preload.errors > 0;
+    // d. preload until the consultation holds --preload responses, stopping at each --read-at size on the way
+    //    for the decision-makers' reads
+    let mut preload_result: Option<(u64, f64)> = None;
+    let (mut preloaded, mut preload_time) = (0u64, Duration::ZERO);
+    let mut decisions = Vec::new();
+    let officer = if opts.read_at.is_empty() {
+        None
+    } else {
+        let (email, password) =
+            results::demo_officer(&server.log_tail(400)).ok_or("the server printed no demo officer account")?;
+        Some(results::sign_in(&server.base, &email, &password).await?)
+    };
+    for target in opts.read_at.iter().copied().filter(|n| *n < opts.preload).chain([opts.preload]) {
+        if let Some(preload) = preload_to(&submitter, &client, &results_url, target, opts).await? {
+            preloaded += preload.ok;
+            preload_time += preload.elapsed;
+            preload_result = Some((preloaded, preloaded as f64 / preload_time.as_secs_f64().max(1e-9)));
+            failed |= preload.errors > 0;
+        }
+        if let Some(cookie) = officer.as_ref().filter(|_| opts.read_at.contains(&target)) {
+            let reads = results::Reads::measure(&client, server, cookie, opts.read_requests / 4).await?;
+            reads.print();
+            failed |= reads.failed;
+            decisions.push(reads);
+        }
     }
 
     // e. results reads
@@ -730,6 +759,8 @@ async fn bench(opts: &Options, server: &mut Server, database_url: &str) -> Res<O
         read_sequential,
         read_concurrent,
         exports,
+        live,
+        decisions,
         failed,
     })
 }
@@ -844,6 +875,52 @@ async fn export_phase(server: &Server, database_url: &str, pid: u32) -> Res<Vec<
     Ok(out)
 }
 
+/// Submits until the consultation holds `target` responses (within `--preload-seconds`); None when it already
+/// does.
+async fn preload_to(
+    submitter: &Arc<Submitter>,
+    client: &reqwest::Client,
+    results_url: &str,
+    target: u64,
+    opts: &Options,
+) -> Res<Option<Summary>> {
+    let before = stored_responses(&get_results(client, results_url).await?)?;
+    if before >= target {
+        return Ok(None);
+    }
+    let needed = target - before;
+    let clients = opts.clients.max(32);
+    let limit = Duration::from_secs(opts.preload_seconds);
+    eprintln!(
+        "load: preload phase: {before} stored, submitting {needed} more with {clients} clients (limit {limit:?})"
+    );
+    let counter = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let progress = {
+        let (counter, done) = (Arc::clone(&counter), Arc::clone(&done));
+        tokio::spawn(async move {
+            // Prints every 10 s; bounded by the time limit (plus slack) in case `done` is never set.
+            let started = Instant::now();
+            let mut last_print = started;
+            while !done.load(Ordering::Relaxed) && started.elapsed() < limit + Duration::from_secs(60) {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if last_print.elapsed() >= Duration::from_secs(10) {
+                    last_print = Instant::now();
+                    eprintln!("load:   preload {}/{needed}", counter.load(Ordering::Relaxed));
+                }
+            }
+        })
+    };
+    let deadline = Instant::now() + limit;
+    let result = submitter.run("preload", clients, deadline, Arc::clone(&counter), needed).await;
+    done.store(true, Ordering::Relaxed);
+    let _ = progress.await;
+    let (stats, elapsed) = result?;
+    let preload = stats.summary(elapsed);
+    preload.print("preload");
+    Ok(Some(preload))
+}
+
 /// The journey phase: `--journey-clients` residents through the pages for `--journey-seconds`.
 async fn journeys(opts: &Options, server: &Server, pid: u32) -> Res<JourneyOutcome> {
     eprintln!("load: journey phase: {} residents for {} s", opts.journey_clients, opts.journey_seconds);
@@ -953,6 +1030,9 @@ fn print_summary(opts: &Options, o: &Outcome) {
             j.rss_kb as f64 / 1024.0,
         );
     }
+    println!();
+    o.live.markdown(opts.backend.name());
+    results::Reads::markdown(opts.backend.name(), &o.decisions);
     if !o.exports.is_empty() {
         println!();
         println!("| Backend | Responses | Format | Size (MB) | Seconds | Server memory before / at most (MB) |");
