@@ -414,6 +414,8 @@ struct Submitter {
     printed_errors: AtomicUsize,
     /// When each response of the timed submission phase was acknowledged, to find it in the event stream.
     acks: std::sync::Mutex<Vec<Instant>>,
+    /// Counts the runs, so that each run's idempotency keys are its own (the preload runs once per size).
+    runs: AtomicUsize,
 }
 
 impl Submitter {
@@ -428,6 +430,7 @@ impl Submitter {
     async fn client_loop(
         self: Arc<Self>,
         phase: &'static str,
+        run: usize,
         client_id: usize,
         deadline: Instant,
         ok_counter: Arc<AtomicU64>,
@@ -439,7 +442,7 @@ impl Submitter {
                 break;
             }
             let body = self.bodies[(client_id * 7919 + seq) % self.bodies.len()].clone();
-            let key = format!("bench-{}-{phase}-{client_id}-{seq}", self.run_id);
+            let key = format!("bench-{}-{phase}{run}-{client_id}-{seq}", self.run_id);
             let started = Instant::now();
             let sent = self
                 .client
@@ -485,8 +488,11 @@ impl Submitter {
         stop_at: u64,
     ) -> Res<(Stats, Duration)> {
         let started = Instant::now();
+        let run = self.runs.fetch_add(1, Ordering::Relaxed);
         let tasks: Vec<_> = (0..clients)
-            .map(|id| tokio::spawn(Arc::clone(self).client_loop(phase, id, deadline, Arc::clone(&ok_counter), stop_at)))
+            .map(|id| {
+                tokio::spawn(Arc::clone(self).client_loop(phase, run, id, deadline, Arc::clone(&ok_counter), stop_at))
+            })
             .collect();
         let mut stats = Stats::default();
         for task in tasks {
@@ -635,6 +641,7 @@ async fn bench(opts: &Options, server: &mut Server, database_url: &str) -> Res<O
         run_id: format!("{:08x}", rng.random::<u32>()),
         printed_errors: AtomicUsize::new(0),
         acks: std::sync::Mutex::default(),
+        runs: AtomicUsize::new(0),
     });
     let results_url = format!("{consultation_url}/results");
 
