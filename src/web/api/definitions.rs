@@ -1,6 +1,6 @@
 //! GET a consultation's latest definition, draft or published: the officers' export, through an API token.
 
-use super::openapi::{NO_TOKEN, PROBLEM, UNAVAILABLE};
+use super::openapi::{NO_TOKEN, OTHER_ORGANISATION, PROBLEM, UNAVAILABLE};
 use super::Problem;
 use crate::domain::definition::Definition;
 use crate::models::{consultation, version};
@@ -24,8 +24,7 @@ use actix_web::{web, HttpResponse};
         (status = 401, description = NO_TOKEN, body = Problem, content_type = PROBLEM),
         (status = 403, body = Problem, content_type = PROBLEM,
          description = "The token's account is a cabinet member's, who may not read definitions"),
-        (status = 404, body = Problem, content_type = PROBLEM,
-         description = "No such consultation, or one of another organisation"),
+        (status = 404, description = OTHER_ORGANISATION, body = Problem, content_type = PROBLEM),
         (status = 503, description = UNAVAILABLE, body = Problem, content_type = PROBLEM),
     )
 )]

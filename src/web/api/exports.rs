@@ -1,6 +1,6 @@
 //! GET a consultation's responses as a file: CSV, Excel or JSON, streamed (see `web::exports`).
 
-use super::openapi::{NO_TOKEN, PROBLEM, UNAVAILABLE};
+use super::openapi::{NO_TOKEN, OTHER_ORGANISATION, PROBLEM, UNAVAILABLE};
 use super::Problem;
 use crate::exports::{ExportedRow, Format};
 use crate::web::identity::{actor, Identity};
@@ -55,8 +55,7 @@ pub fn format_of(request: &HttpRequest) -> Option<Format> {
         (status = 401, description = NO_TOKEN, body = Problem, content_type = PROBLEM),
         (status = 403, body = Problem, content_type = PROBLEM,
          description = "The token's account is a cabinet member's, who may not read responses"),
-        (status = 404, body = Problem, content_type = PROBLEM,
-         description = "No such consultation, or one of another organisation"),
+        (status = 404, description = OTHER_ORGANISATION, body = Problem, content_type = PROBLEM),
         (status = 503, description = UNAVAILABLE, body = Problem, content_type = PROBLEM),
     )
 )]

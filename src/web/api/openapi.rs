@@ -21,6 +21,8 @@ pub const NO_TOKEN: &str = "No working API token: none was sent, or it is malfor
                             account is disabled";
 pub const TOO_LARGE: &str = "The body is larger than 256 KiB";
 pub const UNAVAILABLE: &str = "The database is unavailable: retry after Retry-After seconds";
+/// The 404 of an officer operation: another organisation's consultation is answered as though it did not exist.
+pub const OTHER_ORGANISATION: &str = "No such consultation, or one of another organisation";
 
 #[derive(OpenApi)]
 #[openapi(

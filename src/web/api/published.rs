@@ -2,7 +2,7 @@
 //! publication (GET …/results/published), suppressed as everything published is, as JSON or as the open-data
 //! CSV.
 
-use super::openapi::{BAD_TOKEN, NO_TOKEN, PROBLEM, TOO_LARGE, UNAVAILABLE};
+use super::openapi::{BAD_TOKEN, NO_TOKEN, OTHER_ORGANISATION, PROBLEM, TOO_LARGE, UNAVAILABLE};
 use super::{json_body, Problem};
 use crate::domain::definition::utc;
 use crate::results::published::PublishedResults;
@@ -56,8 +56,7 @@ const SLUG: &str = "The consultation's slug, e.g. irmp-2027";
         (status = 401, description = NO_TOKEN, body = Problem, content_type = PROBLEM),
         (status = 403, body = Problem, content_type = PROBLEM,
          description = "The token's account is an analyst's or a cabinet member's, who may not publish results"),
-        (status = 404, body = Problem, content_type = PROBLEM,
-         description = "No such consultation, or one of another organisation"),
+        (status = 404, description = OTHER_ORGANISATION, body = Problem, content_type = PROBLEM),
         (status = 409, description = "The consultation has not closed", body = Problem, content_type = PROBLEM),
         (status = 413, description = TOO_LARGE, body = Problem, content_type = PROBLEM),
         (status = 415, description = "The body is not application/json", body = Problem, content_type = PROBLEM),

@@ -1,7 +1,7 @@
 //! The officer API for consultations: create one from a definition, replace its draft, publish it, and set
 //! its times and results policy. Each call acts as the bearer token's account; the work is `workspace`'s.
 
-use super::openapi::{NO_TOKEN, PROBLEM, TOO_LARGE, UNAVAILABLE};
+use super::openapi::{NO_TOKEN, OTHER_ORGANISATION, PROBLEM, TOO_LARGE, UNAVAILABLE};
 use super::{json_body, Problem};
 use crate::domain::definition::{self, utc, Definition, ResultsVisibility};
 use crate::domain::phase::Stage;
@@ -82,7 +82,6 @@ pub struct Scheduled {
 
 const SLUG: &str = "The consultation's slug, e.g. irmp-2027";
 const ROLE: &str = "The token's account is an analyst's or a cabinet member's, who may not change consultations";
-const OTHER_ORGANISATION: &str = "No such consultation, or one of another organisation";
 
 /// A new draft from a definition, in the caller's organisation (an admin with none names one with
 /// `?organisation=`).
