@@ -13,6 +13,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub limits: LimitSettings,
     pub log: LogSettings,
+    pub email: EmailSettings,
     /// The environment layer loaded: `development`, `test`, `production`, …
     #[serde(skip)]
     pub environment: String,
@@ -100,6 +101,36 @@ fn networks<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>,
         .collect()
 }
 
+/// Outgoing email (see `email`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct EmailSettings {
+    /// `smtp://[user:password@]host:port` (a plain local relay), `smtp+starttls://…` or `smtps://…`; SMTP_URL
+    /// overrides it. Empty: each message is written to `folder` instead (refused in production).
+    pub smtp_url: String,
+    pub folder: String,
+    /// The From address, like `Northshire County Council <consult@northshire.gov.uk>`.
+    pub from: String,
+    /// The public address every link in a message is built from; BASE_URL overrides it. Empty: this
+    /// instance's own address (refused in production).
+    pub base_url: String,
+    /// Messages sent a minute at most, by each instance.
+    pub per_minute: u32,
+    /// How long a worker holds a message it is sending before another may take it; longer than a send can last.
+    pub lease_seconds: i64,
+    /// The longest an SMTP conversation may take.
+    pub smtp_timeout_seconds: u64,
+    /// The first wait before trying a failed send again, doubled with each failure up to `retry_max_seconds`.
+    pub retry_first_seconds: i64,
+    pub retry_max_seconds: i64,
+}
+
+impl EmailSettings {
+    /// The SMTP relay, when one is configured.
+    pub fn smtp(&self) -> Option<&str> {
+        Some(self.smtp_url.trim()).filter(|u| !u.is_empty())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct LogSettings {
     pub level: String,
@@ -140,6 +171,11 @@ impl Settings {
                 exempt.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
             builder = builder.set_override("limits.exempt", list)?;
         }
+        for (variable, key) in [("SMTP_URL", "email.smtp_url"), ("BASE_URL", "email.base_url")] {
+            if let Ok(value) = std::env::var(variable) {
+                builder = builder.set_override(key, value)?;
+            }
+        }
         if let Some(url) = &overrides.database_url {
             builder = builder.set_override("database.url", url.clone())?;
         }
@@ -176,6 +212,37 @@ impl Settings {
         }
         if let Some(dir) = self.theme_dir() {
             check_theme_dir(dir)?;
+        }
+        self.check_email()
+    }
+
+    fn check_email(&self) -> anyhow::Result<()> {
+        let email = &self.email;
+        match email.smtp() {
+            Some(url) => {
+                crate::email::transport::Relay::parse(url)?;
+            }
+            None if self.is_production() => bail!(
+                "email.smtp_url (or SMTP_URL) must name an SMTP relay in production, like smtp+starttls://user:password@mail.example.org:587"
+            ),
+            None => {}
+        }
+        match email.base_url.trim() {
+            "" if self.is_production() => {
+                bail!("email.base_url (or BASE_URL) must be the public address of the service in production, like https://consult.example.org")
+            }
+            "" => {}
+            url if !(url.starts_with("https://") || url.starts_with("http://")) => {
+                bail!("email.base_url must start with https:// or http://, not '{url}'")
+            }
+            _ => {}
+        }
+        crate::email::compose::mailbox(&email.from).context("email.from is not an email address")?;
+        if email.per_minute == 0 || email.lease_seconds < 1 || email.retry_first_seconds < 1 {
+            bail!("email.per_minute, email.lease_seconds and email.retry_first_seconds must be at least 1");
+        }
+        if email.retry_max_seconds < email.retry_first_seconds {
+            bail!("email.retry_max_seconds must be at least email.retry_first_seconds");
         }
         Ok(())
     }

@@ -36,6 +36,7 @@ impl Application {
         let https = settings.site.secure_cookies;
         let pool = db::connect(&settings.database.url, settings.database.max_connections)?;
         let notifier = crate::live::Notifier::default();
+        let wake = crate::email::Wake::default();
         crate::live::listen(&settings.database.url, &notifier)?;
         let submitter = Submitter::start(
             pool.clone(),
@@ -47,6 +48,10 @@ impl Application {
             ),
         );
         let limits = Arc::new(web::limits::Limits::new(&settings.limits));
+        let listener = TcpListener::bind(&settings.server.bind)
+            .with_context(|| format!("could not listen on {}", settings.server.bind))?;
+        let port = listener.local_addr()?.port();
+        let mail = start_email(&settings, &pool, listener.local_addr()?, wake)?;
         let state = actix_web::web::Data::new(AppState::new(
             pool.clone(),
             submitter,
@@ -54,10 +59,8 @@ impl Application {
             limits.clone(),
             settings.clone(),
             static_files,
+            mail,
         )?);
-        let listener = TcpListener::bind(&settings.server.bind)
-            .with_context(|| format!("could not listen on {}", settings.server.bind))?;
-        let port = listener.local_addr()?.port();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -100,6 +103,30 @@ impl Application {
         sweeper.abort();
         result
     }
+}
+
+/// Starts this instance's outbox worker and returns what handlers send email with. Links are built from
+/// `email.base_url`; left empty (development only: production refuses it) it is this instance's own address.
+fn start_email(
+    settings: &Settings,
+    pool: &Pool,
+    bound: std::net::SocketAddr,
+    wake: crate::email::Wake,
+) -> anyhow::Result<crate::email::Mail> {
+    use crate::email::{compose, transport::Transport, worker::Worker};
+    let base_url = match settings.email.base_url.trim() {
+        "" => format!("http://{bound}"),
+        url => url.to_string(),
+    };
+    let site = compose::Site {
+        council_name: settings.site.council_name.clone(),
+        service_name: settings.site.service_name.clone(),
+        base_url: base_url.trim_end_matches('/').to_string(),
+    };
+    let render: compose::Renderer = Arc::new(|name, ctx| web::render::fragment(name, ctx));
+    Worker::new(pool.clone(), &settings.email, site, render, wake.clone())?.start();
+    tracing::info!(to = Transport::describe(&settings.email), "email goes to");
+    Ok(crate::email::Mail::new(&base_url, wake))
 }
 
 /// How often answers in progress past their expiry, ended sessions and spent sign-in counts are deleted.

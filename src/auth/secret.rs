@@ -42,6 +42,28 @@ pub fn looks_like_session_id(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// A new token for a link sent by email (save and return, confirming an address, an invitation, a reset): as
+/// long as a session id, and stored the same way, as its digest.
+pub fn new_link_token() -> String {
+    random()
+}
+
+/// Whether a string has the shape of a link token.
+pub fn looks_like_link_token(s: &str) -> bool {
+    looks_like_session_id(s)
+}
+
+/// The keyed hash (HMAC-SHA256 with the site's secret) of an email address, trimmed and lower-cased: what is
+/// kept beside a response to tell that one person has answered, without keeping who. Without the key nobody
+/// can test an address against it.
+pub fn address_hash(key: &[u8], address: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(b"respondent-address:");
+    mac.update(address.trim().to_lowercase().as_bytes());
+    hex(&mac.finalize().into_bytes())
+}
+
 /// What is stored for a secret: its SHA-256 in hex.
 pub fn digest(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
@@ -62,6 +84,10 @@ mod tests {
         let s = new_session_id();
         assert!(looks_like_session_id(&s));
         assert_ne!(s, new_session_id());
+        let key = b"key";
+        assert_eq!(address_hash(key, " Ann@Example.org "), address_hash(key, "ann@example.org"));
+        assert_ne!(address_hash(key, "ann@example.org"), address_hash(b"other", "ann@example.org"));
+        assert!(looks_like_link_token(&new_link_token()));
         assert_eq!(digest("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

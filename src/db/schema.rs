@@ -88,6 +88,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         headline_questions -> Nullable<Text>,
+        one_response_per_person -> Bool,
+        retention_days -> Integer,
     }
 }
 
@@ -117,6 +119,7 @@ diesel::table! {
         idempotency_key -> Text,
         fingerprint -> Text,
         submitted_at -> Timestamp,
+        respondent -> Nullable<Text>,
     }
 }
 
@@ -176,6 +179,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         expires_at -> Timestamp,
+        respondent -> Nullable<Text>,
     }
 }
 
@@ -198,13 +202,63 @@ diesel::table! {
 diesel::table! {
     outbox (id) {
         id -> BigInt,
+        consultation_id -> Nullable<BigInt>,
         kind -> Text,
-        recipient -> Text,
+        dedup_key -> Text,
+        recipient -> Nullable<Text>,
         payload -> Text,
         attempts -> Integer,
         next_attempt_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        leased_until -> Nullable<Timestamp>,
         sent_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    return_links (token_hash) {
+        token_hash -> Text,
+        consultation_id -> BigInt,
+        journey_token -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    respondents (token_hash) {
+        token_hash -> Text,
+        consultation_id -> BigInt,
+        email_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    subscriptions (token_hash) {
+        token_hash -> Text,
+        consultation_id -> BigInt,
+        email -> Nullable<Text>,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        notified_at -> Nullable<Timestamp>,
+        unsubscribed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    account_links (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        purpose -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 

@@ -24,6 +24,10 @@ pub struct Consultation {
     pub updated_at: NaiveDateTime,
     /// The questions the results dashboard leads with, as a JSON array of keys; none until officers choose.
     pub headline_questions: Option<String>,
+    /// Whether each person may respond once, confirming an email address before answering.
+    pub one_response_per_person: bool,
+    /// Days after closing that the email addresses held for this consultation are erased.
+    pub retention_days: i32,
 }
 
 #[derive(Debug, Insertable)]

@@ -18,6 +18,9 @@ pub struct Journey {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    /// Where the consultation takes one response per person: the keyed hash of the confirmed address the
+    /// journey answers for (see `email::tokens::address_hash`).
+    pub respondent: Option<String>,
 }
 
 impl Journey {

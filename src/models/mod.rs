@@ -7,6 +7,7 @@ pub mod consultation;
 pub mod election_period;
 pub mod journey;
 pub mod organisation;
+pub mod outbox;
 pub mod response;
 pub mod session;
 pub mod setting;

@@ -58,10 +58,10 @@ pub fn templates(theme_dir: Option<&Path>) -> anyhow::Result<Vec<TemplateSource>
     Ok(all)
 }
 
-/// Only `.html` files are templates, as when they were loaded with a `**/*.html` glob: a README or an editor's
-/// backup file beside them is not.
+/// Only `.html` files are templates, and `.txt` ones (the plain text of emails, which tera does not
+/// autoescape): a README or an editor's backup file beside them is not.
 fn is_template(name: &str) -> bool {
-    name.ends_with(".html")
+    name.ends_with(".html") || name.ends_with(".txt")
 }
 
 /// One static file ready to send; cloning it shares the content.

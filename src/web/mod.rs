@@ -50,6 +50,8 @@ pub struct AppState {
     pub static_files: assets::StaticFiles,
     /// Hashes and checks passwords, a few at a time (see `auth::password`).
     pub hasher: Hasher,
+    /// Where links in emails point, and the outbox worker to wake (see `email`).
+    pub mail: crate::email::Mail,
     versions: RwLock<HashMap<i64, Arc<Loaded>>>,
     recent: RwLock<HashMap<String, (Instant, Consultation)>>,
 }
@@ -66,6 +68,7 @@ impl AppState {
         limits: Arc<limits::Limits>,
         settings: Arc<Settings>,
         static_files: assets::StaticFiles,
+        mail: crate::email::Mail,
     ) -> anyhow::Result<AppState> {
         let secret = crate::models::setting::secret(&mut *pool.get()?)?;
         Ok(AppState {
@@ -78,6 +81,7 @@ impl AppState {
             settings,
             secret,
             static_files,
+            mail,
             versions: RwLock::default(),
             recent: RwLock::default(),
         })

@@ -60,6 +60,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         database_url: Some(database_url.clone()),
     };
     let mut settings = Settings::load(Path::new("config"), &overrides).expect("test settings load");
+    settings.email.folder = dir.path().join("mail").display().to_string();
     configure(&mut settings);
     haveyoursay::telemetry::init(&settings.log);
     let zone = settings.timezone().unwrap();
@@ -82,6 +83,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 /// and loads the demo, as `serve --demo` does), as a deployment behind a load balancer runs them. None when the
 /// suite runs on SQLite, which is one instance by design.
 pub async fn spawn_instances(count: usize) -> Option<Vec<TestApp>> {
+    spawn_instances_with(count, |_| {}).await
+}
+
+/// As `spawn_instances`, with the settings (the same for every instance) changed first.
+pub async fn spawn_instances_with(count: usize, configure: impl FnOnce(&mut Settings)) -> Option<Vec<TestApp>> {
     let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
     let (database_url, name) = fresh_postgres_database(&admin_url);
     let overrides = Overrides {
@@ -89,7 +95,10 @@ pub async fn spawn_instances(count: usize) -> Option<Vec<TestApp>> {
         bind: Some("127.0.0.1:0".into()),
         database_url: Some(database_url.clone()),
     };
-    let settings = Settings::load(Path::new("config"), &overrides).expect("test settings load");
+    let mut settings = Settings::load(Path::new("config"), &overrides).expect("test settings load");
+    let mut mail = Some(tempfile::tempdir().unwrap());
+    settings.email.folder = mail.as_ref().unwrap().path().join("mail").display().to_string();
+    configure(&mut settings);
     haveyoursay::telemetry::init(&settings.log);
     let zone = settings.timezone().unwrap();
     let start = std::sync::Arc::new(std::sync::Barrier::new(count));
@@ -119,7 +128,7 @@ pub async fn spawn_instances(count: usize) -> Option<Vec<TestApp>> {
             pool,
             database_url: database_url.clone(),
             client,
-            _dir: tempfile::tempdir().unwrap(),
+            _dir: mail.take().unwrap_or_else(|| tempfile::tempdir().unwrap()),
             postgres,
         });
     }

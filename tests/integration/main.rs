@@ -9,6 +9,7 @@ mod bad_input;
 mod browser;
 mod builder;
 mod dashboard;
+mod email;
 mod exports;
 mod fuzz;
 mod helpers;
@@ -18,6 +19,7 @@ mod journey;
 mod openapi;
 mod published;
 mod routes;
+mod sink;
 mod smoke;
 #[allow(dead_code)] // the suite uses a part of what the harnesses share
 #[path = "../support/mod.rs"]

@@ -1,0 +1,115 @@
+//! Email that never loses a message. An event that causes one (a response with a receipt asked for, a saved
+//! journey, an invitation, published results) writes it to the outbox (`models::outbox`) in its own
+//! transaction; the worker (`worker`) sends it afterwards, over SMTP or into a folder (`transport`), written
+//! from templates (`compose`). Nothing slow happens in a request or a write transaction: handlers only enqueue
+//! and wake the worker.
+
+pub mod compose;
+pub mod transport;
+pub mod worker;
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// What a message is; each names its templates, `templates/email/<name>.{subject.txt,txt,html}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A copy of a resident's answers and their reference.
+    Receipt,
+    /// The link back to answers saved part-way.
+    ReturnLink,
+    /// The link confirming an address before answering, where each person responds once.
+    ConfirmAddress,
+    /// The link confirming a request to be told when results are published.
+    ConfirmNotify,
+    /// The results are published (with List-Unsubscribe).
+    ResultsPublished,
+    /// An officer's invitation to set a first password.
+    Invitation,
+    /// An officer's password reset.
+    PasswordReset,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 7] = [
+        Kind::Receipt,
+        Kind::ReturnLink,
+        Kind::ConfirmAddress,
+        Kind::ConfirmNotify,
+        Kind::ResultsPublished,
+        Kind::Invitation,
+        Kind::PasswordReset,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Receipt => "receipt",
+            Kind::ReturnLink => "return_link",
+            Kind::ConfirmAddress => "confirm_address",
+            Kind::ConfirmNotify => "confirm_notify",
+            Kind::ResultsPublished => "results_published",
+            Kind::Invitation => "invitation",
+            Kind::PasswordReset => "password_reset",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// What admins read in the list of failed messages.
+    pub fn description(self) -> &'static str {
+        match self {
+            Kind::Receipt => "Receipt for a response",
+            Kind::ReturnLink => "Link to saved answers",
+            Kind::ConfirmAddress => "Confirm an email address before responding",
+            Kind::ConfirmNotify => "Confirm a request to hear about results",
+            Kind::ResultsPublished => "Results published",
+            Kind::Invitation => "Invitation to an officer",
+            Kind::PasswordReset => "Password reset",
+        }
+    }
+}
+
+/// Wakes this instance's worker when a message has been committed, so it goes at once rather than at the
+/// next poll. Cheap to clone; the worker also polls, for other instances' messages and for retries.
+#[derive(Clone, Default)]
+pub struct Wake(Arc<(Mutex<bool>, Condvar)>);
+
+impl Wake {
+    pub fn wake(&self) {
+        let (flag, signal) = &*self.0;
+        *flag.lock().expect("wake lock") = true;
+        signal.notify_all();
+    }
+
+    /// Waits until woken or `timeout` has passed.
+    fn wait(&self, timeout: Duration) {
+        let (flag, signal) = &*self.0;
+        let guard = flag.lock().expect("wake lock");
+        let (mut woken, _) = signal.wait_timeout_while(guard, timeout, |woken| !*woken).expect("wake lock");
+        *woken = false;
+    }
+}
+
+/// What handlers need to send email: the public address links are built from, and the worker to wake.
+#[derive(Clone)]
+pub struct Mail {
+    base_url: String,
+    pub wake: Wake,
+}
+
+impl Mail {
+    pub fn new(base_url: &str, wake: Wake) -> Mail {
+        Mail { base_url: base_url.trim_end_matches('/').to_string(), wake }
+    }
+
+    /// A link to `path` (which starts with `/`) at the configured public address, never the request's Host.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+}
