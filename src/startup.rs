@@ -162,7 +162,43 @@ async fn sweep_expired(pool: Pool, idle: chrono::Duration, limits: Arc<web::limi
     }
 }
 
-/// Logs each request with its method, path, status and time through `tracing`.
+/// Logs each request with its method, route, status and time through `tracing`. The route is the pattern
+/// matched (`/consultations/{slug}/return/{token}`), never the address itself, so that the tokens links carry
+/// and whatever a query string holds stay out of the logs; a path no route matched has any long run of hex
+/// digits (the shape of every token) blanked.
 fn tracing_logger() -> middleware::Logger {
-    middleware::Logger::new("%r %s %Dms").log_target("haveyoursay::http")
+    middleware::Logger::new("%{request}xo %s %Dms")
+        .custom_response_replace("request", |response| {
+            let request = response.request();
+            let route = request.match_pattern().unwrap_or_else(|| blank_tokens(request.path()));
+            format!("{} {route}", request.method())
+        })
+        .log_target("haveyoursay::http")
+}
+
+/// `path` with every run of 20 or more hex digits replaced by `…`.
+fn blank_tokens(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut run = String::new();
+    for c in path.chars().chain(std::iter::once('/')) {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+            continue;
+        }
+        out.push_str(if run.len() >= 20 { "…" } else { &run });
+        run.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn paths_no_route_matched_lose_their_tokens() {
+        let token = "0123456789abcdef0123456789abcdef";
+        assert_eq!(super::blank_tokens(&format!("/x/{token}/y")), "/x/…/y");
+        assert_eq!(super::blank_tokens("/consultations/irmp-2027"), "/consultations/irmp-2027");
+    }
 }
