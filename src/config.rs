@@ -216,21 +216,27 @@ impl Settings {
         self.check_email()
     }
 
+    /// Serving in production needs a relay and the public address: without them messages would pile up
+    /// unsent, or carry links to wherever a request said it came from. The other commands send nothing.
+    pub fn check_serving(&self) -> anyhow::Result<()> {
+        if !self.is_production() {
+            return Ok(());
+        }
+        if self.email.smtp().is_none() {
+            bail!("email.smtp_url (or SMTP_URL) must name an SMTP relay in production, like smtp+starttls://user:password@mail.example.org:587");
+        }
+        if self.email.base_url.trim().is_empty() {
+            bail!("email.base_url (or BASE_URL) must be the public address of the service in production, like https://consult.example.org");
+        }
+        Ok(())
+    }
+
     fn check_email(&self) -> anyhow::Result<()> {
         let email = &self.email;
-        match email.smtp() {
-            Some(url) => {
-                crate::email::transport::Relay::parse(url)?;
-            }
-            None if self.is_production() => bail!(
-                "email.smtp_url (or SMTP_URL) must name an SMTP relay in production, like smtp+starttls://user:password@mail.example.org:587"
-            ),
-            None => {}
+        if let Some(url) = email.smtp() {
+            crate::email::transport::Relay::parse(url)?;
         }
         match email.base_url.trim() {
-            "" if self.is_production() => {
-                bail!("email.base_url (or BASE_URL) must be the public address of the service in production, like https://consult.example.org")
-            }
             "" => {}
             url if !(url.starts_with("https://") || url.starts_with("http://")) => {
                 bail!("email.base_url must start with https:// or http://, not '{url}'")

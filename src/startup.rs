@@ -21,6 +21,7 @@ pub struct Application {
 
 impl Application {
     pub fn build(settings: Settings) -> anyhow::Result<Application> {
+        settings.check_serving()?;
         let settings = Arc::new(settings);
         // A theme template that does not parse stops the start here, before any thread or listener is set up.
         let theme = settings.theme_dir();

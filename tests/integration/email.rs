@@ -161,3 +161,117 @@ async fn two_instances_on_one_postgresql_send_each_message_once() {
     to.dedup();
     assert_eq!(to.len(), 50, "no message twice");
 }
+
+/// The binary serving `database` with `smtp_url`, as `serve` runs in production (the test settings, for short
+/// leases); killed with SIGKILL on drop.
+struct Served {
+    child: std::process::Child,
+    address: String,
+    log: tempfile::NamedTempFile,
+}
+
+impl Served {
+    async fn start(database: &str, smtp_url: &str) -> Served {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_haveyoursay"))
+            .args(["serve", "--database-url", database, "--bind", &format!("127.0.0.1:{port}")])
+            .env("APP_ENVIRONMENT", "test")
+            .env("SMTP_URL", smtp_url)
+            .env_remove("DATABASE_URL")
+            .stdout(log.reopen().unwrap())
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .expect("the binary starts");
+        let served = Served { child, address: format!("http://127.0.0.1:{port}"), log };
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            if let Ok(r) = reqwest::get(format!("{}/healthz", served.address)).await {
+                if r.status() == 200 {
+                    return served;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the binary did not start: {}", std::fs::read_to_string(served.log.path()).unwrap_or_default());
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_send_leaves_the_message_to_be_sent_once_after_its_lease() {
+    let database = crate::helpers::ScratchDatabase::new();
+    let sink = SmtpSink::start();
+    sink.set_mode(Mode::Stall);
+    let first = Served::start(&database.url, &sink.url()).await;
+    let pool = haveyoursay::db::connect(&database.url, 2).unwrap();
+    let enqueue = |pool: &haveyoursay::db::Pool, key: &str| {
+        let mut conn = pool.get().unwrap();
+        let message = outbox::NewMessage {
+            consultation_id: None,
+            kind: "password_reset",
+            dedup_key: key,
+            recipient: "ann@example.org",
+            payload: serde_json::json!({"link": "https://consult.example/reset/1", "expires": "noon"}),
+        };
+        haveyoursay::db::write(&mut conn, |conn| outbox::enqueue(conn, &message, now())).unwrap();
+    };
+    enqueue(&pool, "crash:1");
+    // The worker has sent the whole message and waits for the relay's answer: kill it there.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while sink.stalled() == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(sink.stalled(), 1, "the send reached the end of DATA");
+    drop(first);
+    sink.set_mode(Mode::Accept);
+    assert!(sink.messages().is_empty(), "the killed send was never acknowledged");
+
+    // Another start (or another instance) takes it once the dead worker's lease has run out.
+    let _second = Served::start(&database.url, &sink.url()).await;
+    let arrived = sink.wait_for(1, Duration::from_secs(30)).await;
+    assert_eq!(arrived.len(), 1, "the message arrives after the lease runs out");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(sink.messages().len(), 1, "and only once");
+    let mut conn = pool.get().unwrap();
+    let row = {
+        use diesel::prelude::*;
+        use haveyoursay::db::schema::outbox as table;
+        table::table.select(outbox::Message::as_select()).first(&mut conn).unwrap()
+    };
+    assert!(row.sent_at.is_some() && row.recipient.is_none(), "{row:?}");
+    assert_eq!(row.attempts, 2, "one attempt killed, one sent");
+}
+
+#[tokio::test]
+async fn production_refuses_to_serve_without_a_relay_or_a_public_address() {
+    let database = crate::helpers::ScratchDatabase::new();
+    let serve = |env: &[(&str, &str)]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_haveyoursay"));
+        command
+            .args(["serve", "--database-url", &database.url, "--bind", "127.0.0.1:0"])
+            .env("APP_ENVIRONMENT", "production")
+            .env_remove("SMTP_URL")
+            .env_remove("BASE_URL");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let out = command.output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (ok, err) = serve(&[]);
+    assert!(!ok && err.contains("SMTP_URL"), "{err}");
+    let (ok, err) = serve(&[("SMTP_URL", "smtp+starttls://user:secret@mail.example.org:587")]);
+    assert!(!ok && err.contains("BASE_URL"), "{err}");
+    assert!(!err.contains("secret"), "the relay's password is never printed: {err}");
+    let (ok, err) = serve(&[("SMTP_URL", "http://mail.example.org"), ("BASE_URL", "https://consult.example")]);
+    assert!(!ok && err.contains("smtp://, smtp+starttls:// or smtps://"), "{err}");
+    let (ok, err) = serve(&[("SMTP_URL", "smtp://127.0.0.1:2525"), ("BASE_URL", "consult.example")]);
+    assert!(!ok && err.contains("https://"), "{err}");
+}

@@ -135,6 +135,40 @@ pub async fn spawn_instances_with(count: usize, configure: impl FnOnce(&mut Sett
     Some(apps)
 }
 
+/// A database of its own for a test that runs the binary itself: a SQLite file, or a fresh PostgreSQL
+/// database when TEST_DATABASE_URL is set, dropped with it.
+pub struct ScratchDatabase {
+    pub url: String,
+    _dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl ScratchDatabase {
+    pub fn new() -> ScratchDatabase {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(admin_url) => {
+                let (url, name) = fresh_postgres_database(&admin_url);
+                ScratchDatabase { url, _dir: dir, postgres: Some((admin_url, name)) }
+            }
+            Err(_) => {
+                let url = format!("sqlite://{}", dir.path().join("scratch.db").display());
+                ScratchDatabase { url, _dir: dir, postgres: None }
+            }
+        }
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.postgres.take() {
+            if let Ok(mut admin) = diesel::PgConnection::establish(&admin_url) {
+                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
 /// Creates `hys_test_<random>` on the server named by `admin_url` and returns its URL and name.
 fn fresh_postgres_database(admin_url: &str) -> (String, String) {
     let name = format!("hys_test_{}", haveyoursay::domain::reference::new_token());

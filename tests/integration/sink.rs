@@ -100,6 +100,8 @@ struct Shared {
     messages: Mutex<Vec<Received>>,
     mode: Mutex<Mode>,
     stopped: AtomicBool,
+    /// Messages read whole and never answered (`Mode::Stall`).
+    stalled: std::sync::atomic::AtomicUsize,
 }
 
 pub struct SmtpSink {
@@ -122,6 +124,7 @@ impl SmtpSink {
             messages: Mutex::default(),
             mode: Mutex::new(Mode::Accept),
             stopped: AtomicBool::new(false),
+            stalled: Default::default(),
         });
         let accepting = shared.clone();
         std::thread::spawn(move || {
@@ -151,6 +154,11 @@ impl SmtpSink {
 
     pub fn set_mode(&self, mode: Mode) {
         *self.shared.mode.lock().unwrap() = mode;
+    }
+
+    /// How many messages were read whole and left unanswered.
+    pub fn stalled(&self) -> usize {
+        self.shared.stalled.load(Ordering::SeqCst)
     }
 
     pub fn messages(&self) -> Vec<Received> {
@@ -246,7 +254,9 @@ fn converse(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
                 reply(&mut out, "354 End data with <CR><LF>.<CR><LF>")?;
                 let raw = read_data(&mut reader, shared)?;
                 if mode == Mode::Stall || *shared.mode.lock().unwrap() == Mode::Stall {
-                    while !shared.stopped.load(Ordering::SeqCst) {
+                    // Never answered, so never delivered: the sender cannot know whether it arrived.
+                    shared.stalled.fetch_add(1, Ordering::SeqCst);
+                    while !shared.stopped.load(Ordering::SeqCst) && *shared.mode.lock().unwrap() == Mode::Stall {
                         std::thread::sleep(Duration::from_millis(20));
                     }
                     return Ok(());
