@@ -247,6 +247,11 @@ impl Settings {
         if email.per_minute == 0 || email.lease_seconds < 1 || email.retry_first_seconds < 1 {
             bail!("email.per_minute, email.lease_seconds and email.retry_first_seconds must be at least 1");
         }
+        // A send is a handful of SMTP commands, each bounded by the timeout: the lease must outlast them, or a
+        // slow relay would see a second instance send the same message.
+        if email.lease_seconds < 3 * email.smtp_timeout_seconds as i64 {
+            bail!("email.lease_seconds must be at least three times email.smtp_timeout_seconds");
+        }
         if email.retry_max_seconds < email.retry_first_seconds {
             bail!("email.retry_max_seconds must be at least email.retry_first_seconds");
         }

@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 
 /// How often the worker looks for messages it was not woken for: other instances', and retries coming due.
 const POLL: Duration = Duration::from_secs(2);
-/// Messages leased at a time: few, so that a lease never outlasts the sends it covers.
-const LEASE_BATCH: i64 = 10;
+/// Messages leased at a time: one, so that a lease covers a single send, which the SMTP timeout bounds well
+/// inside it (see `check_email` in config).
+const LEASE_BATCH: i64 = 1;
 
 pub struct Worker {
     pool: Pool,
