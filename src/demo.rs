@@ -74,7 +74,10 @@ pub fn load(pool: &Pool, zone: chrono_tz::Tz) -> anyhow::Result<Loaded> {
 }
 
 fn load_absent(pool: &Pool, zone: chrono_tz::Tz) -> anyhow::Result<Loaded> {
-    let submitter = Submitter::start(pool.clone(), Options::new(1, 10_000, zone, crate::live::Notifier::default()));
+    let submitter = Submitter::start(
+        pool.clone(),
+        Options::new(1, 10_000, zone, crate::live::Notifier::default(), Default::default()),
+    );
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut loaded = Vec::new();
     for (n, plan) in PLANS.iter().enumerate() {
@@ -120,6 +123,8 @@ fn load_absent(pool: &Pool, zone: chrono_tz::Tz) -> anyhow::Result<Loaded> {
                 idempotency_key: format!("demo:{i}"),
                 answers: random_answers(q, &mut rng, plan.bias.0, plan.bias.1),
                 journey: None,
+                receipt: None,
+                respondent: None,
             })
             .collect();
         // All at once, so that group commit stores them in a few transactions.

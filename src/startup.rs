@@ -46,6 +46,7 @@ impl Application {
                 settings.database.submission_queue,
                 settings.timezone()?,
                 notifier.clone(),
+                wake.clone(),
             ),
         );
         let limits = Arc::new(web::limits::Limits::new(&settings.limits));

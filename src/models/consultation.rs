@@ -204,6 +204,27 @@ pub fn set_schedule(conn: &mut DbConnection, id: i64, schedule: &Schedule) -> Qu
         .map(drop)
 }
 
+/// The rules for the email addresses a consultation takes (see `Consultation`'s fields of the same names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, AsChangeset)]
+#[diesel(table_name = consultations)]
+pub struct EmailRules {
+    pub one_response_per_person: bool,
+    pub retention_days: i32,
+}
+
+impl Consultation {
+    pub fn email_rules(&self) -> EmailRules {
+        EmailRules { one_response_per_person: self.one_response_per_person, retention_days: self.retention_days }
+    }
+}
+
+pub fn set_email_rules(conn: &mut DbConnection, id: i64, rules: &EmailRules) -> QueryResult<()> {
+    diesel::update(consultations::table.find(id))
+        .set((rules, consultations::updated_at.eq(super::now())))
+        .execute(conn)
+        .map(drop)
+}
+
 pub fn set_archived(conn: &mut DbConnection, id: i64, at: Option<NaiveDateTime>) -> QueryResult<()> {
     diesel::update(consultations::table.find(id))
         .set((consultations::archived_at.eq(at), consultations::updated_at.eq(super::now())))

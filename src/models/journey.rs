@@ -19,7 +19,7 @@ pub struct Journey {
     pub updated_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     /// Where the consultation takes one response per person: the keyed hash of the confirmed address the
-    /// journey answers for (see `email::tokens::address_hash`).
+    /// journey answers for (see `auth::secret::address_hash`).
     pub respondent: Option<String>,
 }
 
@@ -41,6 +41,8 @@ pub struct NewJourney<'a> {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    /// The keyed hash of the confirmed address it answers for, where each person responds once.
+    pub respondent: Option<&'a str>,
 }
 
 /// The live (unexpired) journey under a token for a consultation.

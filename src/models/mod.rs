@@ -8,6 +8,7 @@ pub mod election_period;
 pub mod journey;
 pub mod organisation;
 pub mod outbox;
+pub mod respondent;
 pub mod response;
 pub mod session;
 pub mod setting;

@@ -184,3 +184,8 @@ pub fn erase(conn: &mut DbConnection, consultation_id: i64, dedup_key: Option<&s
         .set((outbox::recipient.eq(None::<String>), outbox::payload.eq("{}")))
         .execute(conn)
 }
+
+/// Whether a message was enqueued for this event (sent or not).
+pub fn has(conn: &mut DbConnection, dedup_key: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(outbox::table.filter(outbox::dedup_key.eq(dedup_key)))).get_result(conn)
+}

@@ -54,6 +54,8 @@ pub struct NewResponse<'a> {
     pub idempotency_key: &'a str,
     pub fingerprint: &'a str,
     pub submitted_at: NaiveDateTime,
+    /// The keyed hash of the confirmed address, where each person responds once.
+    pub respondent: Option<&'a str>,
 }
 
 /// Inserts responses and their answers in a few multi-row statements; `given[i]` holds the answers of `new[i]`.
@@ -101,6 +103,15 @@ pub fn find_by_keys(
         found.extend(rows.into_iter().map(|(key, reference, fingerprint)| (key, (reference, fingerprint))));
     }
     Ok(found)
+}
+
+/// Whether a response from this respondent (a keyed address hash) is stored for the consultation.
+pub fn has_respondent(conn: &mut DbConnection, consultation_id: i64, respondent: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        responses::table
+            .filter(responses::consultation_id.eq(consultation_id).and(responses::respondent.eq(respondent))),
+    ))
+    .get_result(conn)
 }
 
 /// The reference and fingerprint of the response stored under an idempotency key, if any.

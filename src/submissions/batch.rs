@@ -5,7 +5,8 @@ use super::{Job, JourneySave, Outcome};
 use crate::db::{self, DbConnection};
 use crate::domain::answers::Answers;
 use crate::domain::phase::Phase;
-use crate::models::{self, consultation, journey, response, totals};
+use crate::email::Kind;
+use crate::models::{self, consultation, journey, outbox, response, totals};
 use crate::results::tally::Tally;
 use diesel::Connection as _;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -91,6 +92,7 @@ pub(super) fn store(
         }
 
         save_journeys(conn, batch, &outcomes, saves)?;
+        enqueue_receipts(conn, batch, &outcomes, now)?;
 
         let mut tallies: BTreeMap<(i64, i64), Tally> = BTreeMap::new();
         let day = models::day_in(now, zone);
@@ -139,6 +141,7 @@ fn save_journeys(
                     created_at: save.at,
                     updated_at: save.at,
                     expires_at: save.expires_at,
+                    respondent: None,
                 },
             )?;
         } else {
@@ -163,6 +166,34 @@ fn save_journeys(
     Ok(())
 }
 
+/// The receipts asked for with the responses stored: in the response's transaction, so that a receipt exists
+/// exactly when its response does. No statement at all when none was asked for.
+fn enqueue_receipts(
+    conn: &mut DbConnection,
+    batch: &[Job],
+    outcomes: &[Option<Result<Outcome, anyhow::Error>>],
+    now: chrono::NaiveDateTime,
+) -> Result<(), diesel::result::Error> {
+    for (job, outcome) in batch.iter().zip(outcomes) {
+        let (Some(receipt), Some(Ok(Outcome::Created { reference }))) = (&job.submission.receipt, outcome) else {
+            continue;
+        };
+        let id = job.submission.consultation_id;
+        outbox::enqueue(
+            conn,
+            &outbox::NewMessage {
+                consultation_id: Some(id),
+                kind: Kind::Receipt.name(),
+                dedup_key: &super::receipt_key(id, reference),
+                recipient: &receipt.to,
+                payload: serde_json::json!({ "reference": reference, "answers": receipt.answers }),
+            },
+            now,
+        )?;
+    }
+    Ok(())
+}
+
 fn new_row<'a>(job: &'a Job, reference: &'a str, now: chrono::NaiveDateTime) -> response::NewResponse<'a> {
     let s = &job.submission;
     response::NewResponse {
@@ -174,10 +205,13 @@ fn new_row<'a>(job: &'a Job, reference: &'a str, now: chrono::NaiveDateTime) -> 
         idempotency_key: &s.idempotency_key,
         fingerprint: &job.fingerprint,
         submitted_at: now,
+        respondent: s.respondent.as_deref(),
     }
 }
 
-/// Stores one response in its own savepoint; a key stored meanwhile makes it a replay (or a reused key).
+/// Stores one response in its own savepoint; a key stored meanwhile makes it a replay (or a reused key), and a
+/// response stored meanwhile from the same confirmed address a refusal: the unique index on the respondent is
+/// the last word on one response per person, whatever raced.
 fn store_one(
     conn: &mut DbConnection,
     job: &Job,
@@ -193,6 +227,11 @@ fn store_one(
             Err(e) if db::is_unique_violation(&e) => {
                 if let Some(outcome) = previous(conn, job)? {
                     return Ok(outcome);
+                }
+                if let Some(respondent) = &job.submission.respondent {
+                    if response::has_respondent(conn, job.submission.consultation_id, respondent)? {
+                        return Ok(Outcome::AlreadyResponded);
+                    }
                 }
             }
             Err(e) => return Err(e),

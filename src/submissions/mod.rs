@@ -29,6 +29,19 @@ pub struct Submission {
     pub answers: Answers,
     /// The token of the resident's journey that this response completes, marked submitted with it.
     pub journey: Option<String>,
+    /// The receipt the resident asked for, enqueued in the same transaction as the response.
+    pub receipt: Option<Receipt>,
+    /// The keyed hash of the confirmed address (`auth::secret::address_hash`) where each person responds once:
+    /// stored beside the response, whose unique index refuses a second one.
+    pub respondent: Option<String>,
+}
+
+/// A receipt to send once the response is stored: the handler writes the copy of the answers as the resident
+/// saw them, so that the writer does no rendering.
+pub struct Receipt {
+    pub to: String,
+    /// The answers in words, as `web::public::journey::receipt_copy` writes them.
+    pub answers: serde_json::Value,
 }
 
 /// The answers so far of a resident's journey, saved from a page.
@@ -45,6 +58,11 @@ pub struct JourneySave {
     pub expires_at: chrono::NaiveDateTime,
 }
 
+/// The outbox's de-duplication key of a response's receipt: one receipt per stored response.
+pub fn receipt_key(consultation_id: i64, reference: &str) -> String {
+    format!("receipt:{consultation_id}:{reference}")
+}
+
 /// What became of a submission once its transaction committed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -59,6 +77,8 @@ pub enum Outcome {
     KeyReused,
     /// The consultation is not taking responses.
     NotOpen(Phase),
+    /// Each person may respond once, and a response from this confirmed address is stored already.
+    AlreadyResponded,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,12 +129,27 @@ pub struct Options {
     pub zone: chrono_tz::Tz,
     /// Told after each commit which consultations gained responses.
     pub notifier: crate::live::Notifier,
+    /// Woken after a commit that enqueued a receipt, so that it goes at once.
+    pub wake: crate::email::Wake,
     pub references: References,
 }
 
 impl Options {
-    pub fn new(writers: usize, queue_limit: usize, zone: chrono_tz::Tz, notifier: crate::live::Notifier) -> Options {
-        Options { writers, queue_limit, zone, notifier, references: Arc::new(crate::domain::reference::new_reference) }
+    pub fn new(
+        writers: usize,
+        queue_limit: usize,
+        zone: chrono_tz::Tz,
+        notifier: crate::live::Notifier,
+        wake: crate::email::Wake,
+    ) -> Options {
+        Options {
+            writers,
+            queue_limit,
+            zone,
+            notifier,
+            wake,
+            references: Arc::new(crate::domain::reference::new_reference),
+        }
     }
 }
 
@@ -196,12 +231,16 @@ fn writer(pool: Pool, work: Receiver<Work>, stripe: i32, options: Options) {
                 for save in saves {
                     let _ = save.reply.send(Ok(()));
                 }
+                let created = |o: &Result<Outcome, anyhow::Error>| matches!(o, Ok(Outcome::Created { .. }));
                 let mut changed: Vec<i64> = batch
                     .iter()
                     .zip(&outcomes)
-                    .filter(|(_, o)| matches!(o, Ok(Outcome::Created { .. })))
+                    .filter(|(_, o)| created(o))
                     .map(|(job, _)| job.submission.consultation_id)
                     .collect();
+                if batch.iter().zip(&outcomes).any(|(job, o)| job.submission.receipt.is_some() && created(o)) {
+                    options.wake.wake();
+                }
                 for (job, outcome) in batch.into_iter().zip(outcomes) {
                     let _ = job.reply.send(outcome.map_err(Arc::new));
                 }
@@ -246,7 +285,13 @@ mod tests {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     fn test_options(writers: usize, queue_limit: usize) -> Options {
-        Options::new(writers, queue_limit, chrono_tz::Europe::London, crate::live::Notifier::default())
+        Options::new(
+            writers,
+            queue_limit,
+            chrono_tz::Europe::London,
+            crate::live::Notifier::default(),
+            crate::email::Wake::default(),
+        )
     }
 
     /// A fresh SQLite database in its own folder.
@@ -298,6 +343,8 @@ mod tests {
             idempotency_key: key.to_string(),
             answers: validation::from_json(&live.content.questionnaire, json.as_object().unwrap()).unwrap(),
             journey: None,
+            receipt: None,
+            respondent: None,
         }
     }
 

@@ -6,7 +6,7 @@ use super::{audit, Error, Result};
 use crate::db::{self, DbConnection};
 use crate::domain::phase::{self, Phase, Warning};
 use crate::models::audit::Actor;
-use crate::models::consultation::{self, Consultation, Schedule};
+use crate::models::consultation::{self, Consultation, EmailRules, Schedule};
 use crate::models::{now, response, setting, version};
 use chrono::NaiveDateTime;
 
@@ -77,6 +77,33 @@ pub fn schedule(conn: &mut DbConnection, actor: &Actor, c: &Consultation, new: S
         (Some(o), Some(cl)) => warnings(conn, o, cl),
         _ => Ok(Vec::new()),
     }
+}
+
+/// How many days after closing a consultation's email addresses may be kept, at least and at most.
+pub const RETENTION_DAYS: std::ops::RangeInclusive<i32> = 1..=3650;
+
+/// What an officer is told when the retention period is out of range.
+pub fn retention_problem() -> String {
+    format!("Enter a number of days from {} to {}", RETENTION_DAYS.start(), RETENTION_DAYS.end())
+}
+
+/// Sets whether each person may respond once and how long addresses are kept; audited when they change.
+pub fn set_email_rules(conn: &mut DbConnection, actor: &Actor, c: &Consultation, rules: EmailRules) -> Result<()> {
+    if !RETENTION_DAYS.contains(&rules.retention_days) {
+        return Err(Error::Invalid(vec![retention_problem()]));
+    }
+    if c.email_rules() == rules {
+        return Ok(());
+    }
+    db::write(conn, |conn| {
+        consultation::set_email_rules(conn, c.id, &rules)?;
+        let detail = serde_json::json!({
+            "one_response_per_person": rules.one_response_per_person,
+            "retention_days": rules.retention_days,
+        });
+        audit(conn, actor, c, "consultation.email_rules", detail)?;
+        Ok(())
+    })
 }
 
 /// Opens a scheduled consultation now.

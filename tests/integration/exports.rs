@@ -396,6 +396,7 @@ async fn an_export_of_100000_responses_streams_without_the_servers_memory_growin
                     idempotency_key: key,
                     fingerprint: "load",
                     submitted_at: now,
+                    respondent: None,
                 })
                 .collect();
             let refs: Vec<&Answers> = given.iter().collect();

@@ -803,6 +803,7 @@ fn write_rows(database_url: &str, q: &haveyoursay::domain::questionnaire::Questi
                 idempotency_key: key,
                 fingerprint: "bulk",
                 submitted_at: now,
+                respondent: None,
             })
             .collect();
         let given: Vec<&haveyoursay::domain::answers::Answers> = answers.iter().collect();

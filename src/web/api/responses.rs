@@ -4,9 +4,11 @@
 use super::openapi::{PROBLEM, TOO_LARGE};
 use super::{overloaded, FieldProblem, Problem};
 use crate::domain::validation;
+use crate::email::compose::is_address;
 use crate::models::response::Channel;
-use crate::submissions::{Outcome, Submission, SubmitError};
+use crate::submissions::{Outcome, Receipt, Submission, SubmitError};
 use crate::web::identity;
+use crate::web::public::respondents::NOT_AN_ADDRESS;
 use crate::web::routes::BUILDERS;
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -32,6 +34,11 @@ pub struct ResponseBody {
     #[serde(default)]
     #[schema(value_type = Option<KeyedChannel>)]
     channel: Option<String>,
+    /// Where to send a receipt with the reference and a copy of the answers. Kept only until the receipt is
+    /// sent; never part of the stored response.
+    #[serde(default)]
+    #[schema(format = Email, max_length = 254, example = "name@example.com")]
+    email: Option<String>,
 }
 
 /// One answer as the question's kind takes it. Checked against the questionnaire by `validation::from_json`,
@@ -99,7 +106,9 @@ pub struct Reference {
                    routing) and stored only if all of it is valid, and acknowledged only once durably committed. \
                    The Idempotency-Key makes retries safe: the same key with the same body answers the same \
                    reference without storing anything; the same key with a different body is refused. An \
-                   officer keying in a paper, email or event response sends their API token and the channel.",
+                   officer keying in a paper, email or event response sends their API token and the channel. \
+                   With an email, a receipt (the reference and a copy of the answers) is sent to it once, the \
+                   address kept only until then.",
     security((), ("bearer" = [])),
     params(
         ("slug" = String, Path, description = "The consultation's slug, e.g. irmp-2027"),
@@ -120,11 +129,14 @@ pub struct Reference {
         (status = 404, body = Problem, content_type = PROBLEM,
          description = "No such consultation, or (with a channel) one of another organisation than the token's"),
         (status = 409, body = Problem, content_type = PROBLEM,
-         description = "The consultation is not open (forthcoming or closed)"),
+         description = "The consultation is not open (forthcoming or closed); or each person may respond once to \
+                        it, so responses come through the website's journey, where the resident confirms an email \
+                        address (officers keying in a response with a channel are not affected)"),
         (status = 413, description = TOO_LARGE, body = Problem, content_type = PROBLEM),
         (status = 415, description = "The body is not application/json", body = Problem, content_type = PROBLEM),
         (status = 422, body = Problem, content_type = PROBLEM,
-         description = "Invalid answers (errors names each question and what is wrong), a channel that is not one of \
+         description = "Invalid answers (errors names each question and what is wrong; an email that is not an \
+                        email address is named `email`), a channel that is not one of \
                         paper, email, event, or an Idempotency-Key already used with a different body"),
         (status = 503, body = Problem, content_type = PROBLEM,
          description = "Overloaded (nothing was stored) or the database is unavailable (the response may or may not \
@@ -159,21 +171,48 @@ pub async fn create(
         }
     }
     let (channel, entered_by) = keyed_channel(&request, body.channel.as_deref(), c.organisation_id)?;
+    // Where each person responds once, only the website's journey knows who confirmed an address; officers
+    // keying in a resident's paper, email or event response are the exception.
+    if c.one_response_per_person && entered_by.is_none() {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "/problems/confirmed-respondents-only",
+            "Responses only through the website",
+            "Each person may respond once to this consultation: responses come through the website, where the \
+             resident first confirms an email address; nothing was stored",
+        ));
+    }
+    let email = body.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
+    let bad_email = email
+        .filter(|e| !is_address(e))
+        .map(|_| FieldProblem { question: "email".into(), message: NOT_AN_ADDRESS.into() });
     let answers = match parsed {
-        Ok(a) => a,
+        Ok(a) if bad_email.is_none() => a,
         Err(_) if c.phase(crate::models::now()) != crate::domain::phase::Phase::Open => return Err(not_open()),
-        Err(problems) => {
-            let errors =
-                problems.into_iter().map(|p| FieldProblem { question: p.question, message: p.message }).collect();
+        parsed => {
+            let problems = parsed.err().unwrap_or_default();
+            let errors = problems
+                .into_iter()
+                .map(|p| FieldProblem { question: p.question, message: p.message })
+                .chain(bad_email)
+                .collect();
             return Err(Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "/problems/invalid-answers",
                 "Invalid answers",
-                "Some answers are missing or invalid; nothing was stored",
+                "Some answers or the email address are missing or invalid; nothing was stored",
             )
             .with_errors(errors));
         }
     };
+    let receipt = email.map(|to| Receipt {
+        to: to.to_string(),
+        answers: crate::web::public::journey::receipt_copy(&live.content.questionnaire, &answers),
+    });
+    // The address is no part of the idempotency fingerprint: the fingerprint is kept beside the response for
+    // good, and a digest of an address and answers together would keep a trace of the address there. A replay
+    // under the same key with the same answers stores nothing and so enqueues no second receipt (the outbox's
+    // de-duplication key, by reference, covers any other path).
     let submission = Submission {
         consultation_id: c.id,
         version: live.clone(),
@@ -182,6 +221,8 @@ pub async fn create(
         idempotency_key: key,
         answers,
         journey: None,
+        receipt,
+        respondent: None,
     };
     match state.submitter.submit(submission).await {
         Ok(Outcome::Created { reference }) => {
@@ -203,6 +244,10 @@ pub async fn create(
             "This Idempotency-Key was already used for a different response; nothing was stored",
         )),
         Ok(Outcome::NotOpen(_)) => Err(not_open()),
+        // Only journeys carry a respondent.
+        Ok(Outcome::AlreadyResponded) => Err(Problem::from(crate::web::error::AppError::Internal(anyhow::anyhow!(
+            "an API response was refused as a second one"
+        )))),
         Err(SubmitError::Overloaded) => Err(overloaded()),
         Err(SubmitError::Storage(e)) => {
             tracing::error!(error = format!("{e:#}"), "storing a response failed");

@@ -9,7 +9,7 @@ use crate::models::consultation::Schedule;
 use crate::models::{now, organisation};
 use crate::web::identity::{actor, Identity};
 use crate::web::AppState;
-use crate::workspace;
+use crate::workspace::{self, RETENTION_DAYS};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
@@ -57,6 +57,12 @@ pub struct ScheduleChange {
     closes_at: Option<NaiveDateTime>,
     #[schema(value_type = Option<ResultsVisibility>)]
     results_visibility: Option<String>,
+    /// Whether each person may respond once: residents confirm an email address before answering, and
+    /// responses through this API then need an officer's token with a channel.
+    one_response_per_person: Option<bool>,
+    /// Days after closing that the email addresses given for this consultation are erased.
+    #[schema(minimum = 1, maximum = 3650)]
+    retention_days: Option<i32>,
 }
 
 /// A consultation's schedule after a change.
@@ -75,6 +81,8 @@ pub struct Scheduled {
     closes_at: Option<NaiveDateTime>,
     #[schema(value_type = ResultsVisibility)]
     results_visibility: String,
+    one_response_per_person: bool,
+    retention_days: i32,
     /// What the officer should know (a consultation shorter than the council's minimum, one during a
     /// pre-election period), in words; never a refusal.
     warnings: Vec<String>,
@@ -237,17 +245,18 @@ pub async fn publish(
     Ok(HttpResponse::Ok().json(Published { version: number }))
 }
 
-/// Any of `opens_at`, `closes_at` (RFC 3339, or null while the consultation is a draft) and
-/// `results_visibility`. Answers the consultation's schedule, its status and any warnings (a short
+/// Any of `opens_at`, `closes_at` (RFC 3339, or null while the consultation is a draft),
+/// `results_visibility`, `one_response_per_person` and `retention_days`. Answers the consultation's schedule, its
+/// status, its email rules and any warnings (a short
 /// consultation, a pre-election period).
 #[utoipa::path(
     patch,
     path = "/api/v1/consultations/{slug}",
     operation_id = "updateConsultation",
     tag = "officers",
-    summary = "Set a consultation's times or results policy",
-    description = "Any of opens_at, closes_at and results_visibility; what is left out stays. The status \
-                   follows from the times.",
+    summary = "Set a consultation's times, results policy or email rules",
+    description = "Any of opens_at, closes_at, results_visibility, one_response_per_person and retention_days; \
+                   what is left out stays. The status follows from the times.",
     security(("bearer" = [])),
     params(("slug" = String, Path, description = SLUG)),
     request_body = ScheduleChange,
@@ -284,6 +293,7 @@ pub async fn patch(
     })?;
     let mut schedule =
         Schedule { opens_at: c.opens_at, closes_at: c.closes_at, results_visibility: c.results_visibility.clone() };
+    let mut rules = c.email_rules();
     let mut problems = Vec::new();
     for (key, value) in &change {
         match key.as_str() {
@@ -306,6 +316,16 @@ pub async fn patch(
                 Some(v) => schedule.results_visibility = v.to_string(),
                 None => problems.push("results_visibility: must be one of officers, cabinet, public".into()),
             },
+            "one_response_per_person" => match value.as_bool() {
+                Some(once) => rules.one_response_per_person = once,
+                None => problems.push("one_response_per_person: must be true or false".into()),
+            },
+            "retention_days" => {
+                match value.as_i64().and_then(|d| i32::try_from(d).ok()).filter(|d| RETENTION_DAYS.contains(d)) {
+                    Some(days) => rules.retention_days = days,
+                    None => problems.push(format!("retention_days: {}", workspace::retention_problem())),
+                }
+            }
             other => problems.push(format!("{other}: is not a field that PATCH changes")),
         }
     }
@@ -315,7 +335,9 @@ pub async fn patch(
     let actor = actor(&who, &request);
     let (updated, warnings) = state
         .db(move |conn| {
+            // Everything is checked above, so the second change cannot be refused once the first is made.
             let warnings = workspace::schedule(conn, &actor, &c, schedule)?;
+            workspace::set_email_rules(conn, &actor, &c, rules)?;
             Ok((crate::models::consultation::find(conn, c.id)?, warnings))
         })
         .await?;
@@ -325,6 +347,8 @@ pub async fn patch(
         opens_at: updated.opens_at,
         closes_at: updated.closes_at,
         results_visibility: updated.results_visibility,
+        one_response_per_person: updated.one_response_per_person,
+        retention_days: updated.retention_days,
         warnings: warnings.iter().map(|w| w.message()).collect(),
     }))
 }

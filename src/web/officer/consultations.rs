@@ -7,7 +7,7 @@ use crate::auth::Visibility;
 use crate::domain::definition::{self, slug_from};
 use crate::domain::phase::Stage;
 use crate::domain::questionnaire::{limits, Content};
-use crate::models::consultation::{Consultation, Schedule};
+use crate::models::consultation::{Consultation, EmailRules, Schedule};
 use crate::models::{now, organisation, response, version};
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
@@ -15,7 +15,7 @@ use crate::web::identity::{actor, Identity};
 use crate::web::render::markdown;
 use crate::web::routes::{Access, Router, BUILDERS};
 use crate::web::{form, AppState};
-use crate::workspace;
+use crate::workspace::{self, RETENTION_DAYS};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -460,7 +460,7 @@ async fn details_save(
 // ---------------------------------------------------------------------------------------------------------
 // Times and results policy
 
-const SCHEDULE: &[&str] = &["visibility"];
+const SCHEDULE: &[&str] = &["visibility", "once", "retention_days"];
 
 async fn schedule_form(
     state: web::Data<AppState>,
@@ -473,6 +473,8 @@ async fn schedule_form(
     fields.set_local_time("opens", w.consultation.opens_at, state.timezone);
     fields.set_local_time("closes", w.consultation.closes_at, state.timezone);
     fields.set("visibility", w.consultation.results_visibility.clone());
+    fields.set("once", if w.consultation.one_response_per_person { "yes" } else { "" });
+    fields.set("retention_days", w.consultation.retention_days.to_string());
     Ok(render_schedule(&w, &who, &csrf, &fields, StatusCode::OK))
 }
 
@@ -524,13 +526,27 @@ async fn schedule_save(
     if Visibility::from_input(&visibility).is_none() {
         fields.error("visibility", "Select who can see the results");
     }
+    let retention_days = fields.value("retention_days").parse::<i32>().ok().filter(|d| RETENTION_DAYS.contains(d));
+    if retention_days.is_none() {
+        fields.error("retention_days", workspace::retention_problem());
+    }
     if fields.has_errors() {
         return Ok(render_schedule(&w, &who, &csrf, &fields, StatusCode::UNPROCESSABLE_ENTITY));
     }
     let actor = actor(&who, &request);
     let c = w.consultation.clone();
     let schedule = Schedule { opens_at: opens, closes_at: closes, results_visibility: visibility };
-    let saved = state.db(move |conn| Ok(workspace::schedule(conn, &actor, &c, schedule))).await?;
+    let rules = EmailRules {
+        one_response_per_person: fields.value("once") == "yes",
+        retention_days: retention_days.unwrap_or(c.retention_days),
+    };
+    // Everything is checked above, so the second change cannot be refused once the first is made.
+    let saved = state
+        .db(move |conn| {
+            Ok(workspace::schedule(conn, &actor, &c, schedule)
+                .and_then(|_| workspace::set_email_rules(conn, &actor, &c, rules)))
+        })
+        .await?;
     match saved {
         Ok(_) => Ok(see_other(overview_url(&slug))),
         Err(e) => {

@@ -165,6 +165,8 @@ async fn save(
         idempotency_key: format!("entry:{entry}"),
         answers,
         journey: None,
+        receipt: None,
+        respondent: None,
     };
     let reference = match state.submitter.submit(submission).await {
         Ok(Outcome::Created { reference }) => {
@@ -177,6 +179,10 @@ async fn save(
             return Err(AppError::BadRequest(
                 "This form was already saved with other answers. Start the next form.".into(),
             ))
+        }
+        // A keyed response carries no respondent, so it cannot be a second one from an address.
+        Ok(Outcome::AlreadyResponded) => {
+            return Err(AppError::Internal(anyhow::anyhow!("a keyed response was refused as a second one")))
         }
         Ok(Outcome::NotOpen(_)) => {
             return Err(AppError::Workspace(workspace::Error::invalid(

@@ -159,7 +159,7 @@ async fn answer(
             let mut ctx = tera::Context::new();
             ctx.insert("consultation_title", w.content.title.as_str());
             ctx.insert("slug", &slug);
-            ctx.insert("sections", &summary(q, &progress, |page| url(&slug, page)));
+            ctx.insert("sections", &summary(q, &progress.answers, |page| url(&slug, page)));
             ctx.insert("back", &progress.previous(q, &Page::Check).map(|p| url(&slug, &p)));
             ctx.insert("csrf", &csrf.0);
             ctx.insert("preview", &true);

@@ -11,10 +11,12 @@ use crate::domain::questionnaire::Questionnaire;
 use crate::domain::reference::new_token;
 use crate::domain::text::Language;
 use crate::domain::validation::{self, Form, Problem};
+use crate::email::compose::is_address;
 use crate::models::{consultation::Consultation, journey, now, response, version::Loaded};
-use crate::submissions::{JourneySave, Outcome, Submission};
+use crate::submissions::{JourneySave, Outcome, Receipt, Submission};
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
+use crate::web::public::respondents::{already_responded, ask_address, NOT_AN_ADDRESS};
 use crate::web::questions::{error_links, view, QuestionView};
 use crate::web::render::{markdown, page, page_with_status};
 use crate::web::routes::{Access, Router};
@@ -36,11 +38,11 @@ pub fn routes(r: &mut Router) {
         .post("/consultations/{slug}/respond/{page}", Access::Public, web::post().to(save_page));
 }
 
-fn see_other(location: String) -> HttpResponse {
+pub(super) fn see_other(location: String) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
 }
 
-fn page_url(slug: &str, page: &Page) -> String {
+pub(super) fn page_url(slug: &str, page: &Page) -> String {
     match page {
         Page::Questions(key) => format!("/consultations/{slug}/respond/{key}"),
         Page::Check => format!("/consultations/{slug}/respond/check"),
@@ -58,6 +60,12 @@ struct Context {
 impl Context {
     fn questionnaire(&self) -> &Questionnaire {
         &self.version.content.questionnaire
+    }
+
+    /// Whether the resident may answer: always, unless each person responds once, when only a journey begun
+    /// from a confirmed address may.
+    fn confirmed(&self) -> bool {
+        !self.consultation.one_response_per_person || self.journey.as_ref().is_some_and(|j| j.respondent.is_some())
     }
 
     /// The progress so far: none until the first page is saved (nothing is stored before then).
@@ -82,15 +90,20 @@ async fn load(state: &AppState, slug: &str, request: &HttpRequest) -> Result<Con
 }
 
 /// The start link: to the first page not yet answered. Nothing is stored until the resident saves an answer.
+/// Where each person responds once, a resident without a confirmed journey is asked for their address first.
 async fn start(
     state: web::Data<AppState>,
     slug: web::Path<String>,
     request: HttpRequest,
+    csrf: CsrfToken,
 ) -> Result<HttpResponse, AppError> {
     let ctx = load(&state, &slug, &request).await?;
     let c = &ctx.consultation;
     if c.phase(now()) != Phase::Open {
         return Ok(not_open(&state, c, &ctx.version, StatusCode::OK));
+    }
+    if !ctx.confirmed() {
+        return Ok(ask_address(&state, c, &ctx.version, &csrf.0, "", StatusCode::OK));
     }
     let progress = match &ctx.journey {
         Some(j) if j.reference.is_none() => j.progress(),
@@ -107,6 +120,7 @@ fn gate(state: &AppState, ctx: &Context, slug: &str, post: bool) -> Option<HttpR
     }
     match &ctx.journey {
         Some(j) if j.reference.is_some() => Some(see_other(format!("/consultations/{slug}/respond/confirmation"))),
+        _ if !ctx.confirmed() => Some(see_other(format!("/consultations/{slug}/respond"))),
         _ => None,
     }
 }
@@ -180,16 +194,20 @@ async fn save_page(
     };
     state.submitter.save_journey(save).await?;
     if begins {
-        let cookie = Cookie::build(COOKIE, token)
-            .path(format!("/consultations/{slug}"))
-            .http_only(true)
-            .secure(state.settings.site.secure_cookies)
-            .same_site(SameSite::Lax)
-            .max_age(time::Duration::days(days))
-            .finish();
-        response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.into()))?;
+        response.add_cookie(&cookie(&state, &slug, token)).map_err(|e| AppError::Internal(e.into()))?;
     }
     Ok(response)
+}
+
+/// The cookie that carries a journey's token, scoped to its consultation.
+pub(super) fn cookie(state: &AppState, slug: &str, token: String) -> Cookie<'static> {
+    Cookie::build(COOKIE, token)
+        .path(format!("/consultations/{slug}"))
+        .http_only(true)
+        .secure(state.settings.site.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(time::Duration::days(state.settings.site.journey_days))
+        .finish()
 }
 
 /// What a page of questions shows, for the resident's journey and the officer's preview alike.
@@ -295,8 +313,8 @@ pub struct SummarySection {
 }
 
 /// Check-your-answers: each shown question's answer in words, by section, with a link to change it.
-pub fn summary(q: &Questionnaire, progress: &Progress, change_url: impl Fn(&str) -> String) -> Vec<SummarySection> {
-    let shown = progress.shown(q);
+pub fn summary(q: &Questionnaire, answers: &Answers, change_url: impl Fn(&str) -> String) -> Vec<SummarySection> {
+    let shown = crate::domain::routing::shown(q, answers);
     let mut sections: Vec<SummarySection> = Vec::new();
     for def in pages(q) {
         let rows: Vec<SummaryRow> = def
@@ -306,7 +324,7 @@ pub fn summary(q: &Questionnaire, progress: &Progress, change_url: impl Fn(&str)
             .map(|question| SummaryRow {
                 key: question.key.clone(),
                 prompt: question.prompt.to_string(),
-                answer: progress.answers.get(&question.key).map(|a| describe(question, a)).unwrap_or_default(),
+                answer: answers.get(&question.key).map(|a| describe(question, a)).unwrap_or_default(),
                 change: format!("{}#{}", change_url(&def.key), fields::id(&question.key)),
             })
             .collect();
@@ -319,6 +337,20 @@ pub fn summary(q: &Questionnaire, progress: &Progress, change_url: impl Fn(&str)
         }
     }
     sections
+}
+
+/// The copy of a response's answers that its receipt carries: the check-your-answers summary, without the
+/// Change links, as JSON for the outbox payload (`templates/email/receipt.*` read it as `m.answers`).
+pub fn receipt_copy(q: &Questionnaire, answers: &Answers) -> serde_json::Value {
+    let sections: Vec<serde_json::Value> = summary(q, answers, |_| String::new())
+        .into_iter()
+        .map(|s| {
+            let rows: Vec<serde_json::Value> =
+                s.rows.into_iter().map(|r| serde_json::json!({ "prompt": r.prompt, "answer": r.answer })).collect();
+            serde_json::json!({ "title": s.title, "rows": rows })
+        })
+        .collect();
+    serde_json::Value::Array(sections)
 }
 
 async fn check(
@@ -336,14 +368,27 @@ async fn check(
     if ctx.journey.is_none() || !progress.may_visit(q, &Page::Check) {
         return Ok(see_other(page_url(&slug, &progress.next(q))));
     }
-    let back = progress.previous(q, &Page::Check).map(|key| page_url(&slug, &Page::Questions(key)));
+    Ok(render_check(&ctx, &progress, &csrf.0, "", StatusCode::OK))
+}
+
+/// The check-your-answers page, with the receipt address given and its problem, if any (`email` empty and
+/// the status 200 when there is none).
+fn render_check(ctx: &Context, progress: &Progress, csrf: &str, email: &str, status: StatusCode) -> HttpResponse {
+    let q = ctx.questionnaire();
+    let slug = &ctx.consultation.slug;
+    let back = progress.previous(q, &Page::Check).map(|key| page_url(slug, &Page::Questions(key)));
+    let error = (status == StatusCode::UNPROCESSABLE_ENTITY).then_some(NOT_AN_ADDRESS);
     let mut tctx = tera::Context::new();
     tctx.insert("consultation_title", ctx.version.content.title.as_str());
-    tctx.insert("slug", &ctx.consultation.slug);
-    tctx.insert("sections", &summary(q, &progress, |page| page_url(&slug, &Page::Questions(page.to_string()))));
+    tctx.insert("slug", slug);
+    tctx.insert("sections", &summary(q, &progress.answers, |page| page_url(slug, &Page::Questions(page.to_string()))));
     tctx.insert("back", &back);
-    tctx.insert("csrf", &csrf.0);
-    Ok(page("public/check.html", tctx))
+    tctx.insert("csrf", csrf);
+    tctx.insert("receipt", &true);
+    tctx.insert("email", email);
+    tctx.insert("email_error", &error);
+    tctx.insert("errors", &error.map(|message| vec![serde_json::json!({ "target": "email", "message": message })]));
+    page_with_status(status, "public/check.html", tctx)
 }
 
 async fn submit(
@@ -352,7 +397,7 @@ async fn submit(
     request: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    form::read(&request, &state, body).await?;
+    let form = form::read(&request, &state, body).await?;
     let ctx = load(&state, &slug, &request).await?;
     if let Some(elsewhere) = gate(&state, &ctx, &slug, true) {
         return Ok(elsewhere);
@@ -365,6 +410,18 @@ async fn submit(
     if !progress.may_visit(q, &Page::Check) || !complete(q, &progress.answers) {
         return Ok(see_other(page_url(&slug, &progress.next(q))));
     }
+    let field = |name: &str| form.get(name).and_then(|v| v.first()).map(|v| v.trim().to_string()).unwrap_or_default();
+    let email = field("email");
+    if !email.is_empty() && !is_address(&email) {
+        return Ok(render_check(
+            &ctx,
+            &progress,
+            &field(crate::web::csrf::FIELD),
+            &email,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    }
+    let receipt = (!email.is_empty()).then(|| Receipt { to: email, answers: receipt_copy(q, &progress.answers) });
     let submission = Submission {
         consultation_id: ctx.consultation.id,
         version: ctx.version.clone(),
@@ -373,12 +430,15 @@ async fn submit(
         idempotency_key: format!("journey:{}", j.token),
         answers: progress.answers,
         journey: Some(j.token),
+        receipt,
+        respondent: j.respondent.clone(),
     };
     match state.submitter.submit(submission).await {
         // Stored, and the journey marked submitted in the same transaction. The journey's key stored with other
         // answers is its own response, sent from another tab before these changes: that one stands.
         Ok(Outcome::Created { .. } | Outcome::Replayed { .. } | Outcome::KeyReused) => {}
         Ok(Outcome::NotOpen(_)) => return Ok(not_open(&state, &ctx.consultation, &ctx.version, StatusCode::CONFLICT)),
+        Ok(Outcome::AlreadyResponded) => return Ok(already_responded(&ctx.consultation, &ctx.version)),
         Err(e) => return Err(e.into()),
     }
     Ok(see_other(format!("/consultations/{slug}/respond/confirmation")))
@@ -401,10 +461,13 @@ async fn confirmation(
     let Some(reference) = ctx.journey.as_ref().and_then(|j| j.reference.clone()) else {
         return Ok(see_other(format!("/consultations/{slug}/respond")));
     };
+    let key = crate::submissions::receipt_key(ctx.consultation.id, &reference);
+    let receipt = state.db(move |conn| Ok(crate::models::outbox::has(conn, &key)?)).await?;
     let mut tctx = tera::Context::new();
     tctx.insert("consultation_title", ctx.version.content.title.as_str());
     tctx.insert("slug", &ctx.consultation.slug);
     tctx.insert("reference", &reference);
+    tctx.insert("receipt", &receipt);
     tctx.insert("closes", &ctx.consultation.closes_at.map(|t| state.local_time(t)));
     tctx.insert("results_public", &ctx.consultation.results_visible_to(crate::auth::Viewer::Public));
     Ok(page("public/confirmation.html", tctx))

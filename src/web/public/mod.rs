@@ -2,6 +2,7 @@
 //! and the accessibility statement and privacy notice.
 
 pub mod journey;
+pub mod respondents;
 
 use crate::auth::Viewer;
 use crate::models::{consultation, consultation::Consultation, now, version::Loaded};
@@ -19,6 +20,7 @@ pub fn routes(r: &mut Router) {
         .get("/privacy", Access::Public, web::get().to(privacy))
         .get("/consultations/{slug}", Access::Public, web::get().to(show))
         .get("/consultations/{slug}/results", Access::Public, web::get().to(crate::web::results::public_page));
+    respondents::routes(r);
     journey::routes(r);
 }
 
