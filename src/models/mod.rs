@@ -9,6 +9,7 @@ pub mod journey;
 pub mod organisation;
 pub mod outbox;
 pub mod response;
+pub mod return_link;
 pub mod session;
 pub mod setting;
 pub mod snapshot;

@@ -2,6 +2,7 @@
 //! and the accessibility statement and privacy notice.
 
 pub mod journey;
+pub mod save;
 
 use crate::auth::Viewer;
 use crate::models::{consultation, consultation::Consultation, now, version::Loaded};
@@ -20,6 +21,7 @@ pub fn routes(r: &mut Router) {
         .get("/consultations/{slug}", Access::Public, web::get().to(show))
         .get("/consultations/{slug}/results", Access::Public, web::get().to(crate::web::results::public_page));
     journey::routes(r);
+    save::routes(r);
 }
 
 /// A consultation as the hub and its page describe it.
