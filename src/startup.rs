@@ -155,7 +155,13 @@ async fn sweep_expired(pool: Pool, idle: chrono::Duration, limits: Arc<web::limi
         match swept {
             Ok(Ok((0, 0, 0, 0))) => {}
             Ok(Ok((journeys, links, sessions, counts))) => {
-                tracing::info!(journeys, links, sessions, counts, "expired journeys, return links, sessions and sign-in counts deleted")
+                tracing::info!(
+                    journeys,
+                    links,
+                    sessions,
+                    counts,
+                    "expired journeys, return links, sessions and sign-in counts deleted"
+                )
             }
             Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "sweeping expired rows failed"),
             Err(e) => tracing::warn!(error = %e, "the sweeper stopped"),

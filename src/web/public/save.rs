@@ -300,7 +300,12 @@ fn render_confirm_delete(ctx: &Context, action: &str, back: &str, csrf: &str) ->
 }
 
 /// Deletes a journey with everything saved for it, forgets it in this browser, and shows that it is done.
-async fn delete_journey(state: &AppState, slug: &str, consultation_id: i64, token: String) -> Result<HttpResponse, AppError> {
+async fn delete_journey(
+    state: &AppState,
+    slug: &str,
+    consultation_id: i64,
+    token: String,
+) -> Result<HttpResponse, AppError> {
     state
         .db(move |conn| {
             crate::db::write(conn, |conn| -> Result<bool, AppError> {
