@@ -137,26 +137,33 @@ fn start_email(
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 async fn sweep_expired(pool: Pool, idle: chrono::Duration, limits: Arc<web::limits::Limits>) {
-    use crate::models::{journey, now, session, throttle};
+    use crate::models::{journey, now, return_link, session, throttle};
     let mut every = tokio::time::interval(SWEEP_EVERY);
     loop {
         every.tick().await;
         limits.sweep();
         let pool = pool.clone();
-        let swept = tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize, usize)> {
+        let swept = tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize, usize, usize)> {
             let mut conn = pool.get()?;
             let at = now();
             Ok((
                 journey::delete_expired(&mut conn, at)?,
+                return_link::delete_expired(&mut conn, at)?,
                 session::delete_ended(&mut conn, at, idle)?,
                 throttle::delete_stale(&mut conn, at)?,
             ))
         })
         .await;
         match swept {
-            Ok(Ok((0, 0, 0))) => {}
-            Ok(Ok((journeys, sessions, counts))) => {
-                tracing::info!(journeys, sessions, counts, "expired journeys, sessions and sign-in counts deleted")
+            Ok(Ok((0, 0, 0, 0))) => {}
+            Ok(Ok((journeys, links, sessions, counts))) => {
+                tracing::info!(
+                    journeys,
+                    links,
+                    sessions,
+                    counts,
+                    "expired journeys, return links, sessions and sign-in counts deleted"
+                )
             }
             Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "sweeping expired rows failed"),
             Err(e) => tracing::warn!(error = %e, "the sweeper stopped"),

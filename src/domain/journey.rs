@@ -88,6 +88,17 @@ impl Progress {
         self.visited.retain(|key| live.contains(key));
     }
 
+    /// Keeps a page's answers without moving on ("Save and come back later"): the valid answers given replace
+    /// the page's, and the page counts as answered only if it did before and nothing on it is wrong now, so
+    /// that coming back opens it again (as `next`) until it is finished with "Continue".
+    pub fn keep(&mut self, q: &Questionnaire, page: &PageDef, given: Answers, valid: bool) {
+        let answered = self.visited.contains(&page.key);
+        self.record(q, page, given);
+        if !(answered && valid) {
+            self.visited.remove(&page.key);
+        }
+    }
+
     /// The first page shown and not yet answered, or the check page when there is none.
     pub fn next(&self, q: &Questionnaire) -> Page {
         let shown = self.shown(q);

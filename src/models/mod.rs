@@ -10,6 +10,7 @@ pub mod organisation;
 pub mod outbox;
 pub mod respondent;
 pub mod response;
+pub mod return_link;
 pub mod session;
 pub mod setting;
 pub mod snapshot;

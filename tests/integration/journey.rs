@@ -11,18 +11,18 @@ use std::collections::BTreeMap;
 const IRMP_TITLE: &str = "Our Integrated Risk Management Plan 2027 to 2031";
 const COUNCIL: &str = "Northshire County Council";
 
-type Fields = &'static [(&'static str, &'static str)];
+pub type Fields = &'static [(&'static str, &'static str)];
 
 /// One page of the demo journey: its key, the questions it shows, and valid answers to them.
-struct Step {
-    page: &'static str,
-    questions: &'static [&'static str],
-    fields: Fields,
+pub struct Step {
+    pub page: &'static str,
+    pub questions: &'static [&'static str],
+    pub fields: Fields,
 }
 
 /// The demo journey of a resident who agrees with the headline: `why_disagree` (page `closer_working-2`) is
 /// routed past, `organisation_name` is not asked of a resident. Every kind of question is answered.
-const AGREE_JOURNEY: &[Step] = &[
+pub const AGREE_JOURNEY: &[Step] = &[
     Step {
         page: "closer_working",
         questions: &["support_closer_working"],

@@ -19,6 +19,7 @@ mod journey;
 mod openapi;
 mod published;
 mod routes;
+mod save;
 mod sink;
 mod smoke;
 #[allow(dead_code)] // the suite uses a part of what the harnesses share

@@ -116,6 +116,7 @@ fn render(
             csrf,
             hidden: vec![(PROGRESS, serde_json::to_string(progress).expect("progress serialises"))],
             preview: true,
+            delete_saved: None,
         },
         status,
     );

@@ -27,7 +27,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use std::sync::Arc;
 
-const COOKIE: &str = "hys_journey";
+pub(super) const COOKIE: &str = "hys_journey";
 
 pub fn routes(r: &mut Router) {
     r.get("/consultations/{slug}/respond", Access::Public, web::get().to(start))
@@ -51,14 +51,14 @@ pub(super) fn page_url(slug: &str, page: &Page) -> String {
 
 /// The consultation, the resident's live journey in it (if any) and the version it answers: the journey's, or
 /// the live one for a resident who has not saved an answer yet.
-struct Context {
-    consultation: Consultation,
-    journey: Option<journey::Journey>,
-    version: Arc<Loaded>,
+pub(super) struct Context {
+    pub(super) consultation: Consultation,
+    pub(super) journey: Option<journey::Journey>,
+    pub(super) version: Arc<Loaded>,
 }
 
 impl Context {
-    fn questionnaire(&self) -> &Questionnaire {
+    pub(super) fn questionnaire(&self) -> &Questionnaire {
         &self.version.content.questionnaire
     }
 
@@ -69,12 +69,12 @@ impl Context {
     }
 
     /// The progress so far: none until the first page is saved (nothing is stored before then).
-    fn progress(&self) -> Progress {
+    pub(super) fn progress(&self) -> Progress {
         self.journey.as_ref().map(journey::Journey::progress).unwrap_or_default()
     }
 }
 
-async fn load(state: &AppState, slug: &str, request: &HttpRequest) -> Result<Context, AppError> {
+pub(super) async fn load(state: &AppState, slug: &str, request: &HttpRequest) -> Result<Context, AppError> {
     let (consultation, live) = state.consultation(slug).await?;
     let token = request.cookie(COOKIE).map(|c| c.value().to_string());
     let id = consultation.id;
@@ -144,7 +144,8 @@ async fn show_page(
         return Ok(see_other(page_url(&slug, &progress.next(q))));
     }
     let form = to_form(q, &progress.answers);
-    Ok(render_page(&ctx, &progress, def, &form, &[], &csrf.0, StatusCode::OK))
+    let saved = super::save::has_link(&state, &ctx).await?;
+    Ok(render_page(&ctx, &progress, def, &form, &[], &csrf.0, saved, StatusCode::OK))
 }
 
 async fn save_page(
@@ -168,16 +169,29 @@ async fn save_page(
     }
     let shown = progress.shown(q);
     let (given, problems) = validation::from_form(&def.questions, |k| shown.question(k), &form);
-    if !problems.is_empty() {
+    let saving = super::save::pressed(&form);
+    if !problems.is_empty() && !saving {
         let csrf = form.get(crate::web::csrf::FIELD).and_then(|v| v.first()).cloned().unwrap_or_default();
-        return Ok(render_page(&ctx, &progress, def, &form, &problems, &csrf, StatusCode::UNPROCESSABLE_ENTITY));
+        let saved = super::save::has_link(&state, &ctx).await?;
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(render_page(&ctx, &progress, def, &form, &problems, &csrf, saved, status));
     }
-    progress.record(q, def, given);
-    let next = progress.next(q);
+    let location = if saving {
+        // "Save and come back later" keeps the answers on this page that are valid and leaves out the rest
+        // (a half-typed date, a number out of range) without showing errors: the resident is leaving, not
+        // finishing the page. The page stays unfinished, so the link opens it again, and its errors show
+        // when they press "Continue".
+        progress.keep(q, def, given, problems.is_empty());
+        super::save::ask_url(&slug)
+    } else {
+        progress.record(q, def, given);
+        page_url(&slug, &progress.next(q))
+    };
     let at = now();
     let days = state.settings.site.journey_days;
-    let expires = at + chrono::Duration::days(days);
-    let mut response = see_other(page_url(&slug, &next));
+    // Never sooner than a link sent to the resident promises (see `models::return_link::insert`).
+    let expires = ctx.journey.as_ref().map_or(at, |j| j.expires_at).max(at + chrono::Duration::days(days));
+    let mut response = see_other(location);
     let (token, begins) = match &ctx.journey {
         Some(j) => (j.token.clone(), false),
         // The first answer saved: the journey begins now, and with it the cookie.
@@ -194,20 +208,28 @@ async fn save_page(
     };
     state.submitter.save_journey(save).await?;
     if begins {
-        response.add_cookie(&cookie(&state, &slug, token)).map_err(|e| AppError::Internal(e.into()))?;
+        set_cookie(&state, &mut response, &slug, token, time::Duration::days(days))?;
     }
     Ok(response)
 }
 
-/// The cookie that carries a journey's token, scoped to its consultation.
-pub(super) fn cookie(state: &AppState, slug: &str, token: String) -> Cookie<'static> {
-    Cookie::build(COOKIE, token)
+/// Gives the browser the journey's cookie, scoped to the consultation: on the first answer saved, or on
+/// another device from a link sent by email.
+pub(super) fn set_cookie(
+    state: &AppState,
+    response: &mut HttpResponse,
+    slug: &str,
+    token: String,
+    max_age: time::Duration,
+) -> Result<(), AppError> {
+    let cookie = Cookie::build(COOKIE, token)
         .path(format!("/consultations/{slug}"))
         .http_only(true)
         .secure(state.settings.site.secure_cookies)
         .same_site(SameSite::Lax)
-        .max_age(time::Duration::days(state.settings.site.journey_days))
-        .finish()
+        .max_age(max_age)
+        .finish();
+    response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.into()))
 }
 
 /// What a page of questions shows, for the resident's journey and the officer's preview alike.
@@ -222,8 +244,10 @@ pub struct QuestionPage<'a> {
     pub csrf: &'a str,
     /// Hidden fields the form carries beside the answers (the preview's answers so far).
     pub hidden: Vec<(&'static str, String)>,
-    /// Shown as a banner: this is a preview and nothing is stored.
+    /// Shown as a banner: this is a preview and nothing is stored. A preview offers no saving for later.
     pub preview: bool,
+    /// Where to delete the answers saved with a link sent by email, when the journey has one.
+    pub delete_saved: Option<String>,
 }
 
 pub fn render_question_page(p: QuestionPage, status: StatusCode) -> HttpResponse {
@@ -242,6 +266,7 @@ pub fn render_question_page(p: QuestionPage, status: StatusCode) -> HttpResponse
     tctx.insert("csrf", p.csrf);
     tctx.insert("hidden", &p.hidden);
     tctx.insert("preview", &p.preview);
+    tctx.insert("delete_saved", &p.delete_saved);
     page_with_status(status, "public/question_page.html", tctx)
 }
 
@@ -261,6 +286,7 @@ pub fn page_questions<'a>(
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render_page(
     ctx: &Context,
     progress: &Progress,
@@ -268,6 +294,7 @@ fn render_page(
     form: &Form,
     problems: &[Problem],
     csrf: &str,
+    saved: bool,
     status: StatusCode,
 ) -> HttpResponse {
     let q = ctx.questionnaire();
@@ -293,6 +320,7 @@ fn render_page(
             csrf,
             hidden: Vec::new(),
             preview: false,
+            delete_saved: saved.then(|| super::save::delete_url(&c.slug)),
         },
         status,
     )

@@ -3,6 +3,7 @@
 
 pub mod journey;
 pub mod respondents;
+pub mod save;
 
 use crate::auth::Viewer;
 use crate::models::{consultation, consultation::Consultation, now, version::Loaded};
@@ -22,6 +23,7 @@ pub fn routes(r: &mut Router) {
         .get("/consultations/{slug}/results", Access::Public, web::get().to(crate::web::results::public_page));
     respondents::routes(r);
     journey::routes(r);
+    save::routes(r);
 }
 
 /// A consultation as the hub and its page describe it.

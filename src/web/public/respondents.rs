@@ -266,9 +266,8 @@ async fn use_link(
         Begun::Journey => {
             let first = Progress::default().next(&live.content.questionnaire);
             let mut response = super::journey::see_other(super::journey::page_url(&c.slug, &first));
-            response
-                .add_cookie(&super::journey::cookie(&state, &c.slug, journey_token))
-                .map_err(|e| AppError::Internal(e.into()))?;
+            let days = actix_web::cookie::time::Duration::days(state.settings.site.journey_days);
+            super::journey::set_cookie(&state, &mut response, &c.slug, journey_token, days)?;
             Ok(response)
         }
     }
