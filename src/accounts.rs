@@ -190,7 +190,7 @@ fn send_link(
 
 /// Invites an officer: makes the account with no password (so nobody can sign in to it yet) and sends a link
 /// to set one, with the audit record, in one transaction. Inviting the address of an account that has not set
-/// its password yet sends a fresh link instead, and its older links stop working.
+/// its password yet sends a fresh link instead (see `invite_again`).
 pub fn invite(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -201,31 +201,47 @@ pub fn invite(
         let invited = match insert(conn, actor, new, None, "user.invite")? {
             Ok(made) => made,
             Err(NotMade::EmailTaken(email)) => match user::find_by_email(conn, &email)? {
-                Some(waiting) if waiting.password_hash.is_none() && !waiting.disabled => {
-                    audit::record(
-                        conn,
-                        actor,
-                        user_entry("user.invite_again", &waiting, json!({"email": waiting.email})),
-                    )?;
+                Some(waiting) if awaits_password(&waiting) => {
+                    audit::record(conn, actor, user_entry("user.invite_again", &waiting, json!({})))?;
                     waiting
                 }
                 _ => return Ok(Err(NotMade::EmailTaken(email))),
             },
             Err(other) => return Ok(Err(other)),
         };
-        let organisation = match invited.organisation_id {
-            Some(id) => organisation::find(conn, id)?.map(|o| o.name),
-            None => None,
-        };
-        let payload = json!({
-            "name": invited.name,
-            "role": invited.role().label(),
-            "organisation": organisation,
-            "inviter": actor.name,
-        });
-        send_link(conn, &invited, Purpose::Invitation, link, payload)?;
+        send_invitation(conn, actor, &invited, link)?;
         Ok(Ok(invited))
     })
+}
+
+/// Sends a fresh invitation to the account `id`, whose older links stop working; false unless it is an
+/// enabled account that has not set its password yet.
+pub fn invite_again(conn: &mut DbConnection, actor: &Actor, id: i64, link: &Link) -> QueryResult<bool> {
+    db::write(conn, |conn| {
+        let Some(waiting) = user::find(conn, id)?.filter(awaits_password) else { return Ok(false) };
+        audit::record(conn, actor, user_entry("user.invite_again", &waiting, json!({})))?;
+        send_invitation(conn, actor, &waiting, link)?;
+        Ok(true)
+    })
+}
+
+/// An invited account that has not chosen its password: the only kind an invitation may be sent to.
+fn awaits_password(u: &User) -> bool {
+    u.password_hash.is_none() && !u.disabled
+}
+
+fn send_invitation(conn: &mut DbConnection, actor: &Actor, invited: &User, link: &Link) -> QueryResult<()> {
+    let organisation = match invited.organisation_id {
+        Some(id) => organisation::find(conn, id)?.map(|o| o.name),
+        None => None,
+    };
+    let payload = json!({
+        "name": invited.name,
+        "role": invited.role().label(),
+        "organisation": organisation,
+        "inviter": actor.name,
+    });
+    send_link(conn, invited, Purpose::Invitation, link, payload)
 }
 
 /// Why a link to set a password does not work.

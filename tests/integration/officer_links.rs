@@ -36,20 +36,25 @@ async fn audit_actions(app: &TestApp) -> Vec<(String, String, String)> {
     .await
 }
 
+/// The `n`th message (from 0) to arrive for `email`.
+async fn nth_to(sink: &SmtpSink, email: &str, n: usize) -> Received {
+    for _ in 0..100 {
+        if let Some(m) = sink.to(email).get(n) {
+            return m.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("message {n} for {email} has not arrived")
+}
+
 /// The admin invites `email` to be an officer of the fire service, and the mail it gets.
-async fn invite(app: &TestApp, sink: &SmtpSink, admin: &Browser, email: &str) -> Received {
+async fn invite(sink: &SmtpSink, admin: &Browser, email: &str) -> Received {
     let before = sink.to(email).len();
     let fields = [("name", "Nia Officer"), ("email", email), ("role", "officer"), ("organisation", "1")];
     let done = admin.submit("/officer/admin/users/invite", "/officer/admin/users/invite", &fields).await;
     assert_eq!(done.status, 303, "{}", done.body);
     assert_eq!(done.location.as_deref(), Some("/officer/admin/users?done=invited"));
-    for _ in 0..100 {
-        if let Some(m) = sink.to(email).get(before) {
-            return m.clone();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no invitation arrived for {email} at {}", app.address)
+    nth_to(sink, email, before).await
 }
 
 /// The path of the link in `message` that starts with `prefix` at the app's own address.
@@ -101,7 +106,7 @@ async fn an_invited_officer_sets_a_password_once_from_the_email_and_signs_in() {
         bad.body
     );
 
-    let mail = invite(&app, &sink, &admin, "nia@example.org").await;
+    let mail = invite(&sink, &admin, "nia@example.org").await;
     assert_eq!(mail.header("Subject").as_deref(), Some("You have been invited to Have Your Say"));
     let text = mail.text();
     assert!(text.contains("Officer for Northshire Fire and Rescue Service"), "{text}");
@@ -153,9 +158,9 @@ async fn an_invited_officer_sets_a_password_once_from_the_email_and_signs_in() {
 async fn expired_replaced_and_unknown_invitations_are_refused() {
     let (sink, app) = with_sink().await;
     let admin = admin(&app).await;
-    let first = link_path(&app, &invite(&app, &sink, &admin, "nia@example.org").await, "/officer/invitation/");
+    let first = link_path(&app, &invite(&sink, &admin, "nia@example.org").await, "/officer/invitation/");
     // Inviting again sends a fresh link; the first stops working.
-    let second = link_path(&app, &invite(&app, &sink, &admin, "nia@example.org").await, "/officer/invitation/");
+    let second = link_path(&app, &invite(&sink, &admin, "nia@example.org").await, "/officer/invitation/");
     assert_ne!(first, second);
     assert_eq!(app.browser().get(&first).await.status, 410);
     assert_eq!(app.browser().get(&second).await.status, 200);
@@ -164,6 +169,20 @@ async fn expired_replaced_and_unknown_invitations_are_refused() {
     assert_eq!(expired.status, 410);
     assert!(expired.body.contains("This link has expired"), "{}", expired.body);
     assert_eq!(set_password(&app, &second, NEW_PASSWORD, NEW_PASSWORD).await.status, 410);
+    // From the user's page, a new invitation whose link works.
+    let id = app.user_id("nia@example.org").await;
+    let user_page = format!("/officer/admin/users/{id}");
+    assert!(admin.get(&user_page).await.body.contains("Send a new invitation"));
+    let before = sink.to("nia@example.org").len();
+    let sent = admin.submit(&user_page, &format!("{user_page}/invite"), &[]).await;
+    assert_eq!(sent.status, 303);
+    assert_eq!(sent.location.as_deref(), Some(format!("{user_page}?done=invited").as_str()));
+    let third = link_path(&app, &nth_to(&sink, "nia@example.org", before).await, "/officer/invitation/");
+    assert_eq!(set_password(&app, &third, NEW_PASSWORD, NEW_PASSWORD).await.status, 303);
+    // Chosen: no invitation to send any more.
+    let none = admin.submit(&user_page, &format!("{user_page}/invite"), &[]).await;
+    assert_eq!(none.status, 422);
+    assert!(none.body.contains("there is no invitation to send"), "{}", none.body);
     for unknown in [format!("/officer/invitation/{}", "ab".repeat(32)), "/officer/invitation/not-a-token".into()] {
         let page = app.browser().get(&unknown).await;
         assert_eq!(page.status, 404, "{unknown}");
@@ -305,17 +324,7 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
     let first = link_path(&app, &mail, "/officer/reset/");
     // A second request: both links work until one is used, then neither.
     ask(&app, "jo@example.org", "192.0.2.1").await;
-    let second = {
-        let mut found = None;
-        for _ in 0..100 {
-            if let Some(m) = sink.to("jo@example.org").get(1) {
-                found = Some(link_path(&app, m, "/officer/reset/"));
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        found.expect("the second reset arrives")
-    };
+    let second = link_path(&app, &nth_to(&sink, "jo@example.org", 1).await, "/officer/reset/");
     let shown = app.browser().get(&second).await;
     assert_eq!(shown.status, 200);
     assert!(shown.body.contains("Choose a new password"), "{}", shown.body);
@@ -338,17 +347,7 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
     // An expired one.
     ask(&app, "jo@example.org", "192.0.2.2").await;
     expire_links(&app).await;
-    let third = {
-        let mut found = None;
-        for _ in 0..100 {
-            if let Some(m) = sink.to("jo@example.org").get(2) {
-                found = Some(link_path(&app, m, "/officer/reset/"));
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        found.expect("the third reset arrives")
-    };
+    let third = link_path(&app, &nth_to(&sink, "jo@example.org", 2).await, "/officer/reset/");
     let expired = app.browser().get(&third).await;
     assert_eq!(expired.status, 410);
     assert!(expired.body.contains("This link has expired"), "{}", expired.body);

@@ -33,6 +33,7 @@ pub fn routes(r: &mut Router) {
         .get("/officer/admin/users/{id}", admins, web::get().to(edit_user))
         .post("/officer/admin/users/{id}", admins, web::post().to(update_user))
         .post("/officer/admin/users/{id}/password", admins, web::post().to(set_password))
+        .post("/officer/admin/users/{id}/invite", admins, web::post().to(invite_again))
         .post("/officer/admin/users/{id}/disable", admins, web::post().to(switch))
         .post("/officer/admin/users/{id}/enable", admins, web::post().to(switch))
         .get("/officer/admin/organisations", admins, web::get().to(organisations))
@@ -271,7 +272,7 @@ async fn invite(posted: Posted) -> Result<HttpResponse, AppError> {
             return invitation_page(&state, &identity, &csrf, invalid, &form, &errors).await;
         }
     };
-    let link = super::links::new_link(&state, "/officer/invitation", state.settings.auth.invitation());
+    let link = invitation_link(&state);
     let who = actor(&identity, &request);
     let made = state.db(move |conn| Ok(accounts::invite(conn, &who, &new, &link)?)).await?;
     let mut errors = Errors::default();
@@ -286,6 +287,24 @@ async fn invite(posted: Posted) -> Result<HttpResponse, AppError> {
         Err(accounts::NotMade::NoOrganisation) => errors.add("organisation", "Select an organisation from the list"),
     }
     invitation_page(&state, &identity, &csrf, invalid, &form, &errors).await
+}
+
+fn invitation_link(state: &AppState) -> accounts::Link {
+    super::links::new_link(state, super::links::INVITATION, state.settings.auth.invitation())
+}
+
+/// Sends a fresh invitation to an account that has not chosen its password (the older link stops working).
+async fn invite_again(posted: Posted, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let Posted { desk: Desk { request, state, identity, csrf }, form: _ } = posted;
+    let id = id.into_inner();
+    let (link, who) = (invitation_link(&state), actor(&identity, &request));
+    if state.db(move |conn| Ok(accounts::invite_again(conn, &who, id, &link)?)).await? {
+        state.mail.wake.wake();
+        return Ok(see_other(&format!("/officer/admin/users/{id}?done=invited")));
+    }
+    let mut errors = Errors::default();
+    errors.add("invite", "This user has chosen a password already, or is disabled: there is no invitation to send");
+    edit_page(&state, &identity, &csrf, id, None, &errors, None).await
 }
 
 const EDIT_FIELDS: &[&str] = &["name", "role", "organisation", "new-password"];
@@ -320,6 +339,7 @@ async fn edit_page(
             "email": found.email,
             "disabled": found.disabled,
             "is_self": found.id == identity.user_id,
+            "invited": found.password_hash.is_none() && !found.disabled,
             "last_signed_in": found.last_signed_in_at.map(|at| state.local_time(at)),
         }),
     );

@@ -36,10 +36,13 @@ pub fn new_link(state: &AppState, path: &str, lifetime: chrono::Duration) -> Lin
     Link { url: state.mail.link(&format!("{path}/{token}")), token, expires_at, expires: state.local_time(expires_at) }
 }
 
+/// Where invitations' links point, followed by the token.
+pub const INVITATION: &str = "/officer/invitation";
+
 /// Where each purpose's links point.
 fn link_path(purpose: Purpose) -> &'static str {
     match purpose {
-        Purpose::Invitation => "/officer/invitation",
+        Purpose::Invitation => INVITATION,
         Purpose::Reset => "/officer/reset",
     }
 }
