@@ -1,4 +1,5 @@
-//! Changes to accounts — adding one, editing, disabling and enabling, setting a password, API tokens — each
+//! Changes to accounts — adding one, inviting one by email, editing, disabling and enabling, setting a password
+//! (by an admin, by its holder, or through a link sent by email: an invitation or a reset), API tokens — each
 //! with its rules, its audit record and the sessions and tokens it ends, in one place for the admin pages, the
 //! account page and the command line. Each change is one write transaction that holds its audit record;
 //! passwords are hashed before it begins (hashing is slow and never runs inside a transaction).
@@ -7,10 +8,14 @@
 //! changing its role or organisation, or its password, ends its sessions (tokens stay: they are revoked one by
 //! one, or all at once by disabling).
 
-use crate::auth::{account, password, Role};
+use crate::auth::throttle::Scope;
+use crate::auth::{account, password, secret, Role};
 use crate::db::{self, DbConnection};
+use crate::email::Kind;
+use crate::models::account_link::{self, Purpose};
 use crate::models::audit::{self, Actor, Entry};
-use crate::models::{api_token, now, organisation, session, user, user::User};
+use crate::models::{api_token, now, organisation, outbox, session, throttle, user, user::User};
+use chrono::NaiveDateTime;
 use diesel::result::QueryResult;
 use diesel::Connection;
 use serde_json::json;
@@ -46,6 +51,19 @@ pub fn check_new(
     new_password: &str,
     confirm: Option<&str>,
 ) -> Result<NewAccount, Problems> {
+    let checked = check_invited(email, name, role, belongs);
+    let mut problems = checked.as_ref().err().cloned().unwrap_or_default();
+    // The password may not hold the email or name: those that pass their own checks.
+    let (email, name) = (account::email(email).unwrap_or_default(), account::name(name).unwrap_or_default());
+    check_password(new_password, confirm, &email, &name, &mut problems);
+    match checked {
+        Ok(new) if problems.is_empty() => Ok(new),
+        _ => Err(problems),
+    }
+}
+
+/// Checks an invited account's details: those of `check_new` but the password, which they choose themselves.
+pub fn check_invited(email: &str, name: &str, role: &str, belongs: Belongs) -> Result<NewAccount, Problems> {
     let mut problems = Problems::new();
     let email = account::email(email).map_err(|m| problems.push(("email", m.into()))).ok();
     let name = account::name(name).map_err(|m| problems.push(("name", m.into()))).ok();
@@ -57,7 +75,6 @@ pub fn check_new(
         }
         _ => {}
     }
-    check_password(new_password, confirm, email.as_deref().unwrap_or(""), name.as_deref().unwrap_or(""), &mut problems);
     match (email, name, role) {
         (Some(email), Some(name), Some(role)) if problems.is_empty() => Ok(NewAccount { email, name, role, belongs }),
         _ => Err(problems),
@@ -89,51 +106,251 @@ pub fn create(
     new: &NewAccount,
     password_hash: &str,
 ) -> QueryResult<Result<User, NotMade>> {
+    db::write(conn, |conn| insert(conn, actor, new, Some(password_hash), "user.create"))
+}
+
+/// Adds the account (with no password, for an invitation) and its audit record `action`, inside the caller's
+/// transaction.
+fn insert(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    new: &NewAccount,
+    password_hash: Option<&str>,
+    action: &str,
+) -> QueryResult<Result<User, NotMade>> {
+    let organisation = match &new.belongs {
+        Belongs::Nowhere => None,
+        Belongs::Organisation(id) => match organisation::find(conn, *id)? {
+            Some(o) => Some(o),
+            None => return Ok(Err(NotMade::NoOrganisation)),
+        },
+        Belongs::Named(name) => Some(organisation::find_or_create(conn, name)?),
+    };
+    let organisation_id = organisation.as_ref().map(|o| o.id);
+    // In a savepoint, so that on PostgreSQL a taken email leaves the transaction usable.
+    let made = conn.transaction(|conn| {
+        user::insert(
+            conn,
+            &user::NewUser { email: &new.email, name: &new.name, role: new.role, organisation_id, password_hash },
+        )
+    });
+    let made = match made {
+        Err(e) if db::is_unique_violation(&e) => return Ok(Err(NotMade::EmailTaken(new.email.clone()))),
+        other => other?,
+    };
+    let detail = json!({
+        "email": made.email,
+        "name": made.name,
+        "role": made.role,
+        "organisation": organisation.map(|o| o.name),
+    });
+    audit::record(conn, actor, user_entry(action, &made, detail))?;
+    Ok(Ok(made))
+}
+
+/// A link about to be sent by email to set a password: its token (only the digest is stored), the full
+/// address the message shows (built from the configured public address), and until when it works, as stored
+/// and as the message words it.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub token: String,
+    pub url: String,
+    pub expires_at: NaiveDateTime,
+    pub expires: String,
+}
+
+/// Stores `link` for `user` (ending the account's other links of that purpose) and enqueues its message, inside
+/// the caller's transaction. `payload` is the message's own fields; the link and its expiry are added.
+fn send_link(
+    conn: &mut DbConnection,
+    user: &User,
+    purpose: Purpose,
+    link: &Link,
+    mut payload: serde_json::Value,
+) -> QueryResult<()> {
+    let at = now();
+    let token_hash = secret::digest(&link.token);
+    account_link::use_all(conn, user.id, purpose, at)?;
+    account_link::create(conn, &token_hash, user.id, purpose, at, link.expires_at)?;
+    payload["link"] = json!(link.url);
+    payload["expires"] = json!(link.expires);
+    let kind = match purpose {
+        Purpose::Invitation => Kind::Invitation,
+        Purpose::Reset => Kind::PasswordReset,
+    };
+    let message = outbox::NewMessage {
+        consultation_id: None,
+        kind: kind.name(),
+        dedup_key: &format!("{}:{token_hash}", kind.name()),
+        recipient: &user.email,
+        payload,
+    };
+    outbox::enqueue(conn, &message, at).map(drop)
+}
+
+/// Invites an officer: makes the account with no password (so nobody can sign in to it yet) and sends a link
+/// to set one, with the audit record, in one transaction. Inviting the address of an account that has not set
+/// its password yet sends a fresh link instead (see `invite_again`).
+pub fn invite(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    new: &NewAccount,
+    link: &Link,
+) -> QueryResult<Result<User, NotMade>> {
     db::write(conn, |conn| {
-        let organisation = match &new.belongs {
-            Belongs::Nowhere => None,
-            Belongs::Organisation(id) => match organisation::find(conn, *id)? {
-                Some(o) => Some(o),
-                None => return Ok(Err(NotMade::NoOrganisation)),
+        let invited = match insert(conn, actor, new, None, "user.invite")? {
+            Ok(made) => made,
+            Err(NotMade::EmailTaken(email)) => match user::find_by_email(conn, &email)? {
+                Some(waiting) if awaits_password(&waiting) => {
+                    audit::record(conn, actor, user_entry("user.invite_again", &waiting, json!({})))?;
+                    waiting
+                }
+                _ => return Ok(Err(NotMade::EmailTaken(email))),
             },
-            Belongs::Named(name) => Some(organisation::find_or_create(conn, name)?),
+            Err(other) => return Ok(Err(other)),
         };
-        let organisation_id = organisation.as_ref().map(|o| o.id);
-        // In a savepoint, so that on PostgreSQL a taken email leaves the transaction usable.
-        let made = conn.transaction(|conn| {
-            user::insert(
-                conn,
-                &user::NewUser {
-                    email: &new.email,
-                    name: &new.name,
-                    role: new.role,
-                    organisation_id,
-                    password_hash: Some(password_hash),
-                },
-            )
-        });
-        let made = match made {
-            Err(e) if db::is_unique_violation(&e) => return Ok(Err(NotMade::EmailTaken(new.email.clone()))),
-            other => other?,
+        send_invitation(conn, actor, &invited, link)?;
+        Ok(Ok(invited))
+    })
+}
+
+/// Sends a fresh invitation to the account `id`, whose older links stop working; false unless it is an
+/// enabled account that has not set its password yet.
+pub fn invite_again(conn: &mut DbConnection, actor: &Actor, id: i64, link: &Link) -> QueryResult<bool> {
+    db::write(conn, |conn| {
+        let Some(waiting) = user::find(conn, id)?.filter(awaits_password) else { return Ok(false) };
+        audit::record(conn, actor, user_entry("user.invite_again", &waiting, json!({})))?;
+        send_invitation(conn, actor, &waiting, link)?;
+        Ok(true)
+    })
+}
+
+/// An invited account that has not chosen its password: the only kind an invitation may be sent to.
+fn awaits_password(u: &User) -> bool {
+    u.password_hash.is_none() && !u.disabled
+}
+
+fn send_invitation(conn: &mut DbConnection, actor: &Actor, invited: &User, link: &Link) -> QueryResult<()> {
+    let organisation = match invited.organisation_id {
+        Some(id) => organisation::find(conn, id)?.map(|o| o.name),
+        None => None,
+    };
+    let payload = json!({
+        "name": invited.name,
+        "role": invited.role().label(),
+        "organisation": organisation,
+        "inviter": actor.name,
+    });
+    send_link(conn, invited, Purpose::Invitation, link, payload)
+}
+
+/// Why a link to set a password does not work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkRefused {
+    /// No such link (or one for the other purpose).
+    Unknown,
+    /// It has worked once already, or a newer link replaced it.
+    Used,
+    /// Its time is over, or its account has been disabled since.
+    Expired,
+}
+
+/// The account a link sets the password of, if the link still works.
+pub fn link_account(
+    conn: &mut DbConnection,
+    purpose: Purpose,
+    token: &str,
+    at: NaiveDateTime,
+) -> QueryResult<Result<User, LinkRefused>> {
+    if !secret::looks_like_link_token(token) {
+        return Ok(Err(LinkRefused::Unknown));
+    }
+    let Some(link) = account_link::find(conn, &secret::digest(token), purpose)? else {
+        return Ok(Err(LinkRefused::Unknown));
+    };
+    if link.used_at.is_some() {
+        return Ok(Err(LinkRefused::Used));
+    }
+    match user::find(conn, link.user_id)? {
+        Some(found) if link.expires_at > at && !found.disabled => Ok(Ok(found)),
+        _ => Ok(Err(LinkRefused::Expired)),
+    }
+}
+
+/// Sets the password (already hashed) of the account a link is for, if the link still works, in one
+/// transaction: the link and every other of its purpose stop working, all the account's sessions end, and the
+/// audit record says which link it was (`user.invitation_accept` or `user.password_reset`).
+pub fn set_password_by_link(
+    conn: &mut DbConnection,
+    purpose: Purpose,
+    token: &str,
+    hash: &str,
+    address: Option<String>,
+) -> QueryResult<Result<User, LinkRefused>> {
+    db::write(conn, |conn| {
+        let at = now();
+        let found = match link_account(conn, purpose, token, at)? {
+            Ok(found) => found,
+            refused => return Ok(refused),
+        };
+        user::set_password(conn, found.id, hash)?;
+        account_link::use_all(conn, found.id, purpose, at)?;
+        let ended = session::delete_for_user(conn, found.id)?;
+        let action = match purpose {
+            Purpose::Invitation => "user.invitation_accept",
+            Purpose::Reset => "user.password_reset",
         };
         audit::record(
             conn,
-            actor,
-            Entry {
-                action: "user.create",
-                object_type: "user",
-                object_id: made.id.to_string(),
-                organisation_id,
-                consultation_id: None,
-                detail: json!({
-                    "email": made.email,
-                    "name": made.name,
-                    "role": made.role,
-                    "organisation": organisation.map(|o| o.name),
-                }),
-            },
+            &self::actor(&found, address),
+            user_entry(action, &found, json!({"sessions_ended": ended})),
         )?;
-        Ok(Ok(made))
+        Ok(Ok(found))
+    })
+}
+
+/// Someone asked for a password reset for `email` from `address`: in one transaction whether or not the account
+/// exists, so that the answer (and its time) says nothing about it. The request is counted against `keys`
+/// (the throttle), then a known, enabled account is sent `link`; either way the request is audited, naming the
+/// account only when there is one. Returns how long the keys are blocked for, when they are: then nothing is
+/// counted or sent.
+pub fn request_reset(
+    conn: &mut DbConnection,
+    keys: &[(Scope, String)],
+    email: &str,
+    address: String,
+    link: &Link,
+) -> QueryResult<Result<(), chrono::Duration>> {
+    db::write(conn, |conn| {
+        let at = now();
+        let names: Vec<String> = keys.iter().map(|(_, k)| k.clone()).collect();
+        if let Some(wait) = throttle::blocked_for(conn, &names, at)? {
+            return Ok(Err(wait));
+        }
+        for (scope, key) in keys {
+            throttle::fail(conn, *scope, key, at)?;
+        }
+        let action = "user.password_reset_request";
+        match user::find_by_email(conn, email)?.filter(|u| !u.disabled) {
+            Some(found) => {
+                send_link(conn, &found, Purpose::Reset, link, json!({}))?;
+                audit::record(conn, &self::actor(&found, Some(address)), user_entry(action, &found, json!({})))?;
+            }
+            None => {
+                // An unknown account: recorded without the address typed, which may be anyone's (or a password).
+                let nobody = Actor { user_id: None, name: "unknown account".into(), address: Some(address) };
+                let entry = Entry {
+                    action,
+                    object_type: "user",
+                    object_id: String::new(),
+                    organisation_id: None,
+                    consultation_id: None,
+                    detail: json!({"known": false}),
+                };
+                audit::record(conn, &nobody, entry)?;
+            }
+        }
+        Ok(Ok(()))
     })
 }
 

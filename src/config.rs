@@ -76,6 +76,10 @@ pub struct AuthSettings {
     pub session_absolute_hours: i64,
     /// Password checks waiting for a core beyond this are refused with 503 (see `auth::password::Hasher`).
     pub password_queue: usize,
+    /// An invitation's link to set a first password works for this many days.
+    pub invitation_days: i64,
+    /// A password reset's link works for this many minutes.
+    pub reset_minutes: i64,
 }
 
 impl AuthSettings {
@@ -85,6 +89,14 @@ impl AuthSettings {
 
     pub fn absolute(&self) -> chrono::Duration {
         chrono::Duration::hours(self.session_absolute_hours)
+    }
+
+    pub fn invitation(&self) -> chrono::Duration {
+        chrono::Duration::days(self.invitation_days)
+    }
+
+    pub fn reset(&self) -> chrono::Duration {
+        chrono::Duration::minutes(self.reset_minutes)
     }
 }
 
@@ -199,6 +211,9 @@ impl Settings {
         self.timezone()?;
         if self.auth.session_idle_minutes < 1 || self.auth.session_absolute_hours < 1 {
             bail!("auth.session_idle_minutes and auth.session_absolute_hours must be at least 1");
+        }
+        if self.auth.invitation_days < 1 || self.auth.reset_minutes < 1 {
+            bail!("auth.invitation_days and auth.reset_minutes must be at least 1");
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("log.format must be \"text\" or \"json\"");

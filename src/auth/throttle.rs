@@ -97,6 +97,13 @@ pub fn keys(email: &str, address: IpAddr, trusted_device: bool) -> Vec<(Scope, S
     keys.into_iter().map(|(scope, value)| (scope, format!("{}:{}", scope.name(), digest(&value)))).collect()
 }
 
+/// The keys a "forgot password" request counts against: those of a sign-in attempt from a browser not seen
+/// before, with the same rules, under names of their own, so that asking for resets never blocks signing in
+/// (nor the other way round). Every request counts, whether or not the account exists.
+pub fn reset_keys(email: &str, address: IpAddr) -> Vec<(Scope, String)> {
+    keys(email, address, false).into_iter().map(|(scope, key)| (scope, format!("reset-{key}"))).collect()
+}
+
 /// The device cookie's value for an account: an HMAC of its email address under the site's secret, so it
 /// cannot be made without the secret and names no account readably.
 pub fn device_token(secret: &[u8], email: &str) -> String {
@@ -144,6 +151,9 @@ mod tests {
         assert_eq!(a.len(), 3);
         assert!(a.iter().all(|(_, k)| !k.contains("example")));
         assert_eq!(keys("jo@example.org", v6a, true).len(), 1);
+        let reset = reset_keys("jo@example.org", v6a);
+        assert_eq!(reset.len(), 3);
+        assert!(reset.iter().all(|(_, k)| k.starts_with("reset-") && !a.iter().any(|(_, s)| s == k)));
         let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
         assert_eq!(client_network(mapped), "192.0.2.1");
     }

@@ -4,7 +4,7 @@
 //! `one_line` text, so CR or LF can never reach a header, whatever an officer or a resident typed.
 
 use crate::db::DbConnection;
-use crate::models::{consultation, outbox, version};
+use crate::models::{consultation, outbox};
 use lettre::message::header::{self, ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use std::sync::Arc;
@@ -84,10 +84,7 @@ fn context(
     ctx.insert("base_url", &site.base_url);
     if let Some(id) = row.consultation_id {
         let c = consultation::find(conn, id)?;
-        let title = match c.live_version_id {
-            Some(live) => version::find(conn, live)?.title,
-            None => c.slug.clone(),
-        };
+        let title = consultation::title(conn, &c)?;
         let url = format!("{}/consultations/{}", site.base_url, c.slug);
         ctx.insert("consultation", &serde_json::json!({"slug": c.slug, "title": title, "url": url}));
     }

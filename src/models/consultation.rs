@@ -101,6 +101,14 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Consultation> {
     consultations::table.find(id).select(Consultation::as_select()).first(conn)
 }
 
+/// The title residents see: the live version's, or the slug before there is one.
+pub fn title(conn: &mut DbConnection, c: &Consultation) -> QueryResult<String> {
+    match c.live_version_id {
+        Some(live) => Ok(super::version::find(conn, live)?.title),
+        None => Ok(c.slug.clone()),
+    }
+}
+
 /// A consultation in a list, with the title and summary of the version the list shows.
 #[derive(Debug, Clone)]
 pub struct Listed {

@@ -1,6 +1,7 @@
 //! Rows and the queries beside them: one file per group of tables. Functions here take a connection and
 //! return `QueryResult`; transactions are the caller's.
 
+pub mod account_link;
 pub mod api_token;
 pub mod audit;
 pub mod consultation;

@@ -1,4 +1,4 @@
-//! The admin pages: users (add, edit role, organisation and name, disable and enable, set a password),
+//! The admin pages: users (add, invite by email, edit role, organisation and name, disable and enable, set a password),
 //! organisations (list, add), the audit log (filtered, newest first, read only: nothing here or anywhere
 //! changes a record), and site settings (the shortest consultation that raises no warning, pre-election
 //! periods). Every change is audited; what a change ends (sessions, tokens) is `accounts`' to decide.
@@ -27,9 +27,13 @@ pub fn routes(r: &mut Router) {
         .get("/officer/admin/users", admins, web::get().to(users))
         .post("/officer/admin/users", admins, web::post().to(add_user))
         .get("/officer/admin/users/new", admins, web::get().to(new_user))
+        // Before `{id}`, which would take "invite" for an id.
+        .get("/officer/admin/users/invite", admins, web::get().to(invitation_form))
+        .post("/officer/admin/users/invite", admins, web::post().to(invite))
         .get("/officer/admin/users/{id}", admins, web::get().to(edit_user))
         .post("/officer/admin/users/{id}", admins, web::post().to(update_user))
         .post("/officer/admin/users/{id}/password", admins, web::post().to(set_password))
+        .post("/officer/admin/users/{id}/invite", admins, web::post().to(invite_again))
         .post("/officer/admin/users/{id}/disable", admins, web::post().to(switch))
         .post("/officer/admin/users/{id}/enable", admins, web::post().to(switch))
         .get("/officer/admin/organisations", admins, web::get().to(organisations))
@@ -98,6 +102,8 @@ struct UserRow {
     role: &'static str,
     organisation: Option<String>,
     disabled: bool,
+    /// Invited, and no password chosen yet.
+    invited: bool,
     last_signed_in: Option<String>,
 }
 
@@ -110,6 +116,7 @@ struct Done {
 fn notice(done: Option<&str>) -> Option<&'static str> {
     Some(match done? {
         "added" => "The user has been added",
+        "invited" => "The invitation has been sent. Its link works once, to set a password.",
         "updated" => "The user's details have been saved",
         "password" => "The user's password has been set. They have been signed out everywhere.",
         "disabled" => "The user has been disabled: they are signed out and their API tokens no longer work",
@@ -131,6 +138,7 @@ async fn users(desk: Desk, query: web::Query<Done>) -> Result<HttpResponse, AppE
             id: u.id,
             role: u.role().label(),
             last_signed_in: u.last_signed_in_at.map(|at| state.local_time(at)),
+            invited: u.password_hash.is_none(),
             name: u.name,
             email: u.email,
             organisation,
@@ -216,6 +224,89 @@ async fn add_user(posted: Posted) -> Result<HttpResponse, AppError> {
     }
 }
 
+const INVITE_FIELDS: &[&str] = &["name", "email", "role", "organisation"];
+
+async fn invitation_form(desk: Desk) -> Result<HttpResponse, AppError> {
+    let Desk { state, identity, csrf, .. } = desk;
+    invitation_page(&state, &identity, &csrf, StatusCode::OK, &Form::new(), &Errors::default()).await
+}
+
+async fn invitation_page(
+    state: &AppState,
+    identity: &Identity,
+    csrf: &CsrfToken,
+    status: StatusCode,
+    form: &Form,
+    errors: &Errors,
+) -> Result<HttpResponse, AppError> {
+    let all = state.db(|conn| Ok(organisation::all(conn)?)).await?;
+    let mut ctx = tera::Context::new();
+    ctx.insert("name", field(form, "name"));
+    ctx.insert("email", field(form, "email"));
+    ctx.insert("roles", &roles(field(form, "role")));
+    ctx.insert("organisations", &organisation_options(&all, field(form, "organisation"), NO_ORGANISATION));
+    ctx.insert("section", "admin");
+    ctx.insert("admin_section", "users");
+    ctx.insert("days", &state.settings.auth.invitation_days);
+    errors.show(&mut ctx, INVITE_FIELDS);
+    Ok(page(identity, csrf, status, "officer/admin/user_invite.html", ctx))
+}
+
+/// Invites an officer by email: the account (with no password yet), its link and the message in one
+/// transaction (see `accounts::invite`), then the worker is woken to send it at once.
+async fn invite(posted: Posted) -> Result<HttpResponse, AppError> {
+    let Posted { desk: Desk { request, state, identity, csrf }, form } = posted;
+    let all = state.db(|conn| Ok(organisation::all(conn)?)).await?;
+    let mut errors = Errors::default();
+    let organisation = chosen_organisation(&all, field(&form, "organisation"), &mut errors);
+    let belongs = organisation.map_or(Belongs::Nowhere, Belongs::Organisation);
+    let checked = accounts::check_invited(field(&form, "email"), field(&form, "name"), field(&form, "role"), belongs);
+    let invalid = StatusCode::UNPROCESSABLE_ENTITY;
+    let new = match checked {
+        Ok(new) if errors.is_empty() => new,
+        result => {
+            if let Err(problems) = result {
+                errors.extend(problems, &[]);
+            }
+            let errors = ordered(errors, INVITE_FIELDS);
+            return invitation_page(&state, &identity, &csrf, invalid, &form, &errors).await;
+        }
+    };
+    let link = invitation_link(&state);
+    let who = actor(&identity, &request);
+    let made = state.db(move |conn| Ok(accounts::invite(conn, &who, &new, &link)?)).await?;
+    let mut errors = Errors::default();
+    match made {
+        Ok(_) => {
+            state.mail.wake.wake();
+            return Ok(see_other("/officer/admin/users?done=invited"));
+        }
+        Err(accounts::NotMade::EmailTaken(_)) => {
+            errors.add("email", "An account with this email address already exists and has set its password")
+        }
+        Err(accounts::NotMade::NoOrganisation) => errors.add("organisation", "Select an organisation from the list"),
+    }
+    invitation_page(&state, &identity, &csrf, invalid, &form, &errors).await
+}
+
+fn invitation_link(state: &AppState) -> accounts::Link {
+    super::links::new_link(state, super::links::INVITATION, state.settings.auth.invitation())
+}
+
+/// Sends a fresh invitation to an account that has not chosen its password (the older link stops working).
+async fn invite_again(posted: Posted, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let Posted { desk: Desk { request, state, identity, csrf }, form: _ } = posted;
+    let id = id.into_inner();
+    let (link, who) = (invitation_link(&state), actor(&identity, &request));
+    if state.db(move |conn| Ok(accounts::invite_again(conn, &who, id, &link)?)).await? {
+        state.mail.wake.wake();
+        return Ok(see_other(&format!("/officer/admin/users/{id}?done=invited")));
+    }
+    let mut errors = Errors::default();
+    errors.add("invite", "This user has chosen a password already, or is disabled: there is no invitation to send");
+    edit_page(&state, &identity, &csrf, id, None, &errors, None).await
+}
+
 const EDIT_FIELDS: &[&str] = &["name", "role", "organisation", "new-password"];
 
 /// What the edit page shows in its forms: the stored values, or what was sent with errors.
@@ -248,6 +339,7 @@ async fn edit_page(
             "email": found.email,
             "disabled": found.disabled,
             "is_self": found.id == identity.user_id,
+            "invited": found.password_hash.is_none() && !found.disabled,
             "last_signed_in": found.last_signed_in_at.map(|at| state.local_time(at)),
         }),
     );

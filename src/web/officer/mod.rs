@@ -1,10 +1,12 @@
-//! The officers' workspace: signing in and out (`session`), the home page of consultations, each officer's
-//! account page (password, API tokens), the admin pages (users, organisations, the audit log, settings), and
-//! building and running consultations (`consultations`, `questions`, `routing`), previewing them as residents
-//! will see them (`preview`) and keying in paper responses (`paper`). Every page here is for a signed-in
-//! account (`Access::Pages`) but the sign-in page; each form carries the session's CSRF token and ends in a
-//! 303; validation errors re-show the page with an error summary and 422. Every consultation is loaded through
-//! `AppState::consultation_for`, so another organisation's is not found.
+//! The officers' workspace: signing in and out (`session`), setting a password through a link sent by email
+//! (`links`: invitations and resets), the home page of consultations, each officer's account page (password,
+//! API tokens), the admin pages (users, organisations, the audit log, settings; the email outbox in `mail`),
+//! and building and running consultations (`consultations`, `questions`, `routing`), previewing them as
+//! residents will see them (`preview`) and keying in paper responses (`paper`). Every page here is for a
+//! signed-in account (`Access::Pages`) but signing in and the pages reached from a link sent by email; each
+//! form carries the session's (or the browser's) CSRF token and ends in a 303; validation errors re-show the
+//! page with an error summary and 422. Every consultation is loaded through `AppState::consultation_for`, so
+//! another organisation's is not found.
 
 pub mod forms;
 mod question_form;
@@ -13,6 +15,8 @@ mod account;
 mod admin;
 mod consultations;
 mod exports;
+mod links;
+mod mail;
 mod paper;
 mod preview;
 mod questions;
@@ -39,8 +43,10 @@ use std::collections::BTreeMap;
 pub fn routes(r: &mut Router) {
     r.get("/officer", Access::Pages(STAFF), web::get().to(home));
     session::routes(r);
+    links::routes(r);
     account::routes(r);
     admin::routes(r);
+    mail::routes(r);
     consultations::routes(r);
     questions::routes(r);
     routing::routes(r);

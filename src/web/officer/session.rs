@@ -51,6 +51,7 @@ fn device_cookie_name(secure: bool) -> &'static str {
 struct Shown {
     next: Option<String>,
     signed_out: Option<String>,
+    password_set: Option<String>,
 }
 
 async fn show(request: HttpRequest, query: web::Query<Shown>, csrf: CsrfToken) -> HttpResponse {
@@ -58,7 +59,11 @@ async fn show(request: HttpRequest, query: web::Query<Shown>, csrf: CsrfToken) -
     if identity::of(&request).is_some() {
         return see_other(&next);
     }
-    let notice = query.signed_out.is_some().then_some("You have signed out");
+    let notice = if query.password_set.is_some() {
+        Some("Your password has been set. Sign in with it.")
+    } else {
+        query.signed_out.is_some().then_some("You have signed out")
+    };
     sign_in_page(StatusCode::OK, &csrf, "", &next, &Errors::default(), notice, None)
 }
 
