@@ -12,6 +12,7 @@ pub mod response;
 pub mod session;
 pub mod setting;
 pub mod snapshot;
+pub mod subscription;
 pub mod throttle;
 pub mod totals;
 pub mod user;

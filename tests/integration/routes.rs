@@ -21,7 +21,8 @@ pub fn concrete(route: &RouteDef) -> String {
         .replace("{question}", "shared_buildings_comments")
         .replace("{path:.*}", "css/app.css")
         .replace("{action}", "close")
-        .replace("{index}", "0");
+        .replace("{index}", "0")
+        .replace("{token}", &"ab".repeat(32));
     if download {
         path + "?format=csv"
     } else {

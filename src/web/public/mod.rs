@@ -2,9 +2,11 @@
 //! and the accessibility statement and privacy notice.
 
 pub mod journey;
+pub mod notify;
 
 use crate::auth::Viewer;
 use crate::models::{consultation, consultation::Consultation, now, version::Loaded};
+use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::render::{markdown, page, page_with_status};
 use crate::web::routes::{Access, Router};
@@ -20,6 +22,7 @@ pub fn routes(r: &mut Router) {
         .get("/consultations/{slug}", Access::Public, web::get().to(show))
         .get("/consultations/{slug}/results", Access::Public, web::get().to(crate::web::results::public_page));
     journey::routes(r);
+    notify::routes(r);
 }
 
 /// A consultation as the hub and its page describe it.
@@ -87,7 +90,7 @@ fn live_card(state: &AppState, c: &Consultation, live: &Loaded) -> Card {
     card(state, c, live.content.title.as_str(), live.content.summary.as_str())
 }
 
-async fn show(state: web::Data<AppState>, slug: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn show(state: web::Data<AppState>, slug: web::Path<String>, csrf: CsrfToken) -> Result<HttpResponse, AppError> {
     let (c, live) = state.consultation(&slug).await?;
     let content = &live.content;
     let mut ctx = tera::Context::new();
@@ -108,6 +111,9 @@ async fn show(state: web::Data<AppState>, slug: web::Path<String>) -> Result<Htt
         ctx.insert("published", &published);
     }
     ctx.insert("results_public", &c.results_visible_to(Viewer::Public));
+    if notify::may_ask(&c) {
+        ctx.insert("notify_csrf", &csrf.0);
+    }
     ctx.insert("sections", &content.questionnaire.sections.iter().map(|s| s.title.as_str()).collect::<Vec<_>>());
     Ok(page("public/consultation.html", ctx))
 }
