@@ -123,8 +123,11 @@ pub async fn middleware(
 /// it), and the action is harmless (it only stops an email). The handler reads no form (see
 /// `web::public::notify`).
 fn one_click_unsubscribe(request: &ServiceRequest) -> bool {
-    request.method() == Method::POST && request.match_pattern().as_deref() == Some("/unsubscribe/{token}")
+    request.method() == Method::POST && request.match_pattern().as_deref() == Some(EXEMPT_POST)
 }
+
+/// The one route whose POST is exempt (see `one_click_unsubscribe`).
+pub const EXEMPT_POST: &str = "/unsubscribe/{token}";
 
 /// Whether the browser says the request came from another site: `Sec-Fetch-Site: cross-site`, or an `Origin`
 /// whose host is not the one addressed.

@@ -184,5 +184,7 @@ mod tests {
         assert_eq!(kind_of(&Method::POST, "/consultations/irmp/respond/check"), Some(Kind::Journey));
         assert_eq!(kind_of(&Method::GET, "/consultations/irmp"), None);
         assert_eq!(kind_of(&Method::GET, "/consultations/irmp/results"), None);
+        assert_eq!(kind_of(&Method::POST, "/consultations/irmp/notify"), Some(Kind::Journey));
+        assert_eq!(kind_of(&Method::GET, "/consultations/irmp/notify"), None);
     }
 }

@@ -21,7 +21,7 @@ pub fn routes(r: &mut Router) {
         .get("/consultations/{slug}/notify/{token}", Access::Public, web::get().to(confirm_page))
         .post("/consultations/{slug}/notify/{token}", Access::Public, web::post().to(confirm))
         .get("/unsubscribe/{token}", Access::Public, web::get().to(unsubscribe_page))
-        .post("/unsubscribe/{token}", Access::Public, web::post().to(unsubscribe));
+        .post(crate::web::csrf::EXEMPT_POST, Access::Public, web::post().to(unsubscribe));
 }
 
 /// The form field the address is typed in, and the id the error summary links to.
