@@ -140,7 +140,9 @@ fn load_absent(pool: &Pool, zone: chrono_tz::Tz) -> anyhow::Result<Loaded> {
             let outcome = file.outcome.as_deref().context("the closed demo says what was decided")?;
             let mut conn = pool.get()?;
             let c = consultation::find(&mut conn, id)?;
-            crate::workspace::publish_results(&mut conn, &models::audit::Actor::command_line(), &c, outcome)
+            // A demo consultation just loaded has nobody waiting for its results: no email, no link is made.
+            let mail = crate::email::Mail::new("", crate::email::Wake::default());
+            crate::workspace::publish_results(&mut conn, &models::audit::Actor::command_line(), &c, outcome, &mail)
                 .map_err(|e| anyhow::anyhow!("the closed demo's results are not published: {e}"))?;
         }
         loaded.push((slug, true));

@@ -131,7 +131,8 @@ fn start_email(
     Ok(crate::email::Mail::new(&base_url, wake))
 }
 
-/// How often answers in progress past their expiry, ended sessions and spent sign-in counts are deleted.
+/// How often answers in progress past their expiry, ended sessions and spent sign-in counts are deleted, and
+/// the addresses of consultations past their retention period erased.
 /// Sessions are checked on every request, so this only tidies. Safe with several instances: deleting twice is
 /// harmless.
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -142,6 +143,7 @@ async fn sweep_expired(pool: Pool, idle: chrono::Duration, limits: Arc<web::limi
     loop {
         every.tick().await;
         limits.sweep();
+        erase_past_retention(pool.clone()).await;
         let pool = pool.clone();
         let swept = tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize, usize, usize)> {
             let mut conn = pool.get()?;
@@ -168,6 +170,29 @@ async fn sweep_expired(pool: Pool, idle: chrono::Duration, limits: Arc<web::limi
             Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "sweeping expired rows failed"),
             Err(e) => tracing::warn!(error = %e, "the sweeper stopped"),
         }
+    }
+}
+
+/// Erases the email addresses held for consultations past their retention period (`email::retention`),
+/// logging only how many.
+async fn erase_past_retention(pool: Pool) {
+    let erased = tokio::task::spawn_blocking(move || -> anyhow::Result<crate::email::retention::Erased> {
+        let mut conn = pool.get()?;
+        Ok(crate::email::retention::erase_expired(&mut conn, crate::models::now())?)
+    })
+    .await;
+    match erased {
+        Ok(Ok(e)) if e.is_empty() => {}
+        Ok(Ok(e)) => tracing::info!(
+            consultations = e.consultations,
+            addresses = e.addresses,
+            messages = e.messages,
+            links = e.links,
+            respondents = e.respondents,
+            "addresses past their retention period erased"
+        ),
+        Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "erasing addresses past their retention period failed"),
+        Err(e) => tracing::warn!(error = %e, "the retention sweep stopped"),
     }
 }
 

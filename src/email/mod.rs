@@ -5,6 +5,8 @@
 //! and wake the worker.
 
 pub mod compose;
+pub mod notify;
+pub mod retention;
 pub mod transport;
 pub mod worker;
 

@@ -15,6 +15,7 @@ pub mod return_link;
 pub mod session;
 pub mod setting;
 pub mod snapshot;
+pub mod subscription;
 pub mod throttle;
 pub mod totals;
 pub mod user;

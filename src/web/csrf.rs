@@ -94,7 +94,11 @@ pub async fn middleware(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe && !request.path().starts_with("/api/") && cross_site(request.request()) {
+    if !safe
+        && !request.path().starts_with("/api/")
+        && !one_click_unsubscribe(&request)
+        && cross_site(request.request())
+    {
         return Err(AppError::Forbidden("This form was sent from another site and has been refused.".into()).into());
     }
     let secure = request.app_data::<web::Data<AppState>>().map(|s| s.settings.site.secure_cookies).unwrap_or(true);
@@ -111,6 +115,19 @@ pub async fn middleware(
     }
     Ok(response)
 }
+
+/// Whether the request is an unsubscribe link's POST, the one state-changing page route without CSRF
+/// protection: a mail program sends it in one click (RFC 8058) from wherever it runs, with no cookie and no
+/// form token, so neither the token nor the origin can be checked. That is safe because the unguessable token
+/// in the address is the whole authority (nobody can forge a request for someone else's subscription without
+/// it), and the action is harmless (it only stops an email). The handler reads no form (see
+/// `web::public::notify`).
+fn one_click_unsubscribe(request: &ServiceRequest) -> bool {
+    request.method() == Method::POST && request.match_pattern().as_deref() == Some(EXEMPT_POST)
+}
+
+/// The one route whose POST is exempt (see `one_click_unsubscribe`).
+pub const EXEMPT_POST: &str = "/unsubscribe/{token}";
 
 /// Whether the browser says the request came from another site: `Sec-Fetch-Site: cross-site`, or an `Origin`
 /// whose host is not the one addressed.

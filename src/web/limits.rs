@@ -32,7 +32,9 @@ fn kind_of(method: &Method, path: &str) -> Option<Kind> {
     if path.starts_with("/api/") {
         (method == Method::POST && rest == "responses").then_some(Kind::Submission)
     } else {
-        (rest == "respond" || rest.starts_with("respond/")).then_some(Kind::Journey)
+        // Asking to be told of results sends an email: counted like a journey page, so nobody floods an inbox.
+        let asks = method == Method::POST && rest == "notify";
+        (rest == "respond" || rest.starts_with("respond/") || asks).then_some(Kind::Journey)
     }
 }
 
@@ -182,5 +184,7 @@ mod tests {
         assert_eq!(kind_of(&Method::POST, "/consultations/irmp/respond/check"), Some(Kind::Journey));
         assert_eq!(kind_of(&Method::GET, "/consultations/irmp"), None);
         assert_eq!(kind_of(&Method::GET, "/consultations/irmp/results"), None);
+        assert_eq!(kind_of(&Method::POST, "/consultations/irmp/notify"), Some(Kind::Journey));
+        assert_eq!(kind_of(&Method::GET, "/consultations/irmp/notify"), None);
     }
 }

@@ -6,6 +6,7 @@ use super::{audit, Error, Result};
 use crate::db::{self, DbConnection};
 use crate::domain::phase::Phase;
 use crate::domain::questionnaire::{limits, Questionnaire};
+use crate::email::{notify, Mail};
 use crate::models::audit::Actor;
 use crate::models::consultation::{self, Consultation};
 use crate::models::{now, snapshot, totals, version};
@@ -32,10 +33,17 @@ pub fn check_outcome(outcome: &str) -> std::result::Result<(), String> {
 }
 
 /// Publishes the results of a closed consultation (again, if they were published before): the figures the
-/// running totals give now, in the same transaction that reads them, with `outcome` (markdown).
-pub fn publish_results(conn: &mut DbConnection, actor: &Actor, c: &Consultation, outcome: &str) -> Result<Publication> {
+/// running totals give now, in the same transaction that reads them, with `outcome` (markdown). Residents who
+/// asked to hear of it are emailed, written to the outbox in the same transaction (links built with `mail`).
+pub fn publish_results(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    c: &Consultation,
+    outcome: &str,
+    mail: &Mail,
+) -> Result<Publication> {
     check_outcome(outcome).map_err(Error::invalid)?;
-    db::write(conn, |conn| {
+    let made = db::write(conn, |conn| {
         let c = consultation::find(conn, c.id)?;
         let at = now();
         if c.phase(at) != Phase::Closed {
@@ -56,6 +64,9 @@ pub fn publish_results(conn: &mut DbConnection, actor: &Actor, c: &Consultation,
             "results.publish",
             serde_json::json!({ "publication": number, "responses": responses }),
         )?;
+        notify::results_published(conn, &c, mail, at)?;
         Ok(Publication { number, published_at: at, responses })
-    })
+    })?;
+    mail.wake.wake();
+    Ok(made)
 }

@@ -16,6 +16,7 @@ mod helpers;
 mod installed;
 mod instances;
 mod journey;
+mod notify;
 mod officer_links;
 mod openapi;
 mod published;

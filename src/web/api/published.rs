@@ -83,7 +83,8 @@ pub async fn publish(
         )
     })?;
     let actor = actor(&who, &request);
-    let made = state.db(move |conn| Ok(workspace::publish_results(conn, &actor, &c, &asked.outcome)?)).await?;
+    let mail = state.mail.clone();
+    let made = state.db(move |conn| Ok(workspace::publish_results(conn, &actor, &c, &asked.outcome, &mail)?)).await?;
     let status = if made.number == 1 { StatusCode::CREATED } else { StatusCode::OK };
     Ok(HttpResponse::build(status).json(PublicationMade {
         publication: made.number,

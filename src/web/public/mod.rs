@@ -4,9 +4,11 @@
 pub mod journey;
 pub mod respondents;
 pub mod save;
+pub mod notify;
 
 use crate::auth::Viewer;
 use crate::models::{consultation, consultation::Consultation, now, version::Loaded};
+use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::render::{markdown, page, page_with_status};
 use crate::web::routes::{Access, Router};
@@ -24,6 +26,7 @@ pub fn routes(r: &mut Router) {
     respondents::routes(r);
     journey::routes(r);
     save::routes(r);
+    notify::routes(r);
 }
 
 /// A consultation as the hub and its page describe it.
@@ -91,7 +94,7 @@ fn live_card(state: &AppState, c: &Consultation, live: &Loaded) -> Card {
     card(state, c, live.content.title.as_str(), live.content.summary.as_str())
 }
 
-async fn show(state: web::Data<AppState>, slug: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn show(state: web::Data<AppState>, slug: web::Path<String>, csrf: CsrfToken) -> Result<HttpResponse, AppError> {
     let (c, live) = state.consultation(&slug).await?;
     let content = &live.content;
     let mut ctx = tera::Context::new();
@@ -112,6 +115,9 @@ async fn show(state: web::Data<AppState>, slug: web::Path<String>) -> Result<Htt
         ctx.insert("published", &published);
     }
     ctx.insert("results_public", &c.results_visible_to(Viewer::Public));
+    if notify::may_ask(&c) {
+        ctx.insert("notify_csrf", &csrf.0);
+    }
     ctx.insert("sections", &content.questionnaire.sections.iter().map(|s| s.title.as_str()).collect::<Vec<_>>());
     Ok(page("public/consultation.html", ctx))
 }
