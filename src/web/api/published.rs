@@ -105,10 +105,11 @@ pub struct Format {
     summary = "The latest published results (open data)",
     description = "The figures of the latest publication, frozen when it was made, in the shape of …/results: \
                    every count under 10 is null (suppressed), and so is a second count wherever the base would \
-                   give a hidden one away. With ?format=csv, the open-data CSV: one row per option (per grid row \
-                   and option for a grid) with the columns consultation, publication, published_at, question_key, \
-                   question, purpose, row_key, row, option_key, option, base, count, percent, ci95_low, \
-                   ci95_high. Published under the Open Government Licence v3.0.",
+                   give a hidden one away (`suppression` says which: `fewer_than_10` or `secondary`). With \
+                   ?format=csv, the open-data CSV: one row per option (per grid row and option for a grid) with \
+                   the columns consultation, publication, published_at, question_key, question, purpose, row_key, \
+                   row, option_key, option, base, count, percent, ci95_low, ci95_high. Published under the Open \
+                   Government Licence v3.0.",
     params(
         ("slug" = String, Path, description = SLUG),
         ("format" = Option<String>, Query, description = "json (the default) or csv"),
