@@ -135,7 +135,7 @@ fn load_absent(pool: &Pool, zone: chrono_tz::Tz) -> anyhow::Result<Loaded> {
             let outcome = file.outcome.as_deref().context("the closed demo says what was decided")?;
             let mut conn = pool.get()?;
             let c = consultation::find(&mut conn, id)?;
-            crate::workspace::publish_results(&mut conn, &models::audit::Actor::command_line(), &c, outcome)
+            crate::workspace::publish_results(&mut conn, &models::audit::Actor::command_line(), &c, Some(outcome))
                 .map_err(|e| anyhow::anyhow!("the closed demo's results are not published: {e}"))?;
         }
         loaded.push((slug, true));

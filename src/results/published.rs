@@ -38,8 +38,9 @@ pub struct PublishedResults {
     /// When they were published: RFC 3339, UTC.
     #[schema(format = DateTime)]
     pub published_at: String,
-    /// What the council decided and why, in markdown.
-    pub outcome: String,
+    /// What the council decided and why, in markdown; null while the council has not recorded it.
+    #[schema(required)]
+    pub outcome: Option<String>,
     /// Every response counted at publication.
     pub responses: i64,
     pub questions: Vec<PublishedQuestion>,
@@ -55,8 +56,9 @@ pub struct PublicationListed {
     /// RFC 3339, UTC.
     #[schema(format = DateTime)]
     pub published_at: String,
-    /// What the council decided and why, as that publication said, in markdown.
-    pub outcome: String,
+    /// What the council decided and why, as that publication said, in markdown; null when it said nothing.
+    #[schema(required)]
+    pub outcome: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

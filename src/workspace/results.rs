@@ -32,9 +32,18 @@ pub fn check_outcome(outcome: &str) -> std::result::Result<(), String> {
 }
 
 /// Publishes the results of a closed consultation (again, if they were published before): the figures the
-/// running totals give now, in the same transaction that reads them, with `outcome` (markdown).
-pub fn publish_results(conn: &mut DbConnection, actor: &Actor, c: &Consultation, outcome: &str) -> Result<Publication> {
-    check_outcome(outcome).map_err(Error::invalid)?;
+/// running totals give now, in the same transaction that reads them, with `outcome` (markdown). Without an
+/// outcome the snapshot keeps the latest publication's, so that refreshing the figures does not take away a
+/// decision already recorded; with none recorded yet, the public page says so.
+pub fn publish_results(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    c: &Consultation,
+    outcome: Option<&str>,
+) -> Result<Publication> {
+    if let Some(outcome) = outcome {
+        check_outcome(outcome).map_err(Error::invalid)?;
+    }
     db::write(conn, |conn| {
         let c = consultation::find(conn, c.id)?;
         let at = now();
@@ -48,7 +57,12 @@ pub fn publish_results(conn: &mut DbConnection, actor: &Actor, c: &Consultation,
         let questionnaires: Vec<&Questionnaire> = published.iter().map(|(_, _, q)| q).collect();
         let responses = report.responses;
         let figures = Figures::new(report, &questionnaires);
-        let number = snapshot::insert(conn, c.id, at, actor.user_id, &actor.name, outcome.trim(), responses, &figures)?;
+        let kept = match outcome {
+            Some(outcome) => Some(outcome.trim().to_string()),
+            None => snapshot::latest(conn, c.id)?.and_then(|s| snapshot::decision(&s.outcome).map(str::to_string)),
+        };
+        let number =
+            snapshot::insert(conn, c.id, at, actor.user_id, &actor.name, kept.as_deref(), responses, &figures)?;
         audit(
             conn,
             actor,

@@ -252,3 +252,87 @@ async fn the_demos_closed_consultation_has_published_results() {
     let (status, _) = app.get_json(&format!("/api/v1/consultations/{}/results/published", crate::helpers::IRMP)).await;
     assert_eq!(status, 404, "the open one is not published");
 }
+
+/// Sends a publication with the token of an officer and whatever body and content type are given.
+async fn publish_raw(app: &TestApp, token: &str, content_type: Option<&str>, body: &'static str) -> (u16, Value) {
+    let mut r = app.client.post(app.url(&format!("/api/v1/consultations/{SLUG}/results/publish"))).bearer_auth(token);
+    if let Some(content_type) = content_type {
+        r = r.header("Content-Type", content_type);
+    }
+    let r = r.body(body).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn results_can_be_published_before_the_decision_is_recorded_and_say_so() {
+    let app = spawn_app().await;
+    app.create_consultation(SLUG, "open", questionnaire()).await;
+    app.add_user("officer@example.org", "officer", Some(COUNCIL)).await;
+    let officer = app.token_for("officer@example.org").await;
+    // 25 choose a, 3 choose b, none c: b is fewer than 10; c's 0 is hidden only so that 28 - 25 cannot give
+    // the 3 away.
+    for i in 0..28 {
+        let answers = json!({"pick": if i < 25 { "a" } else { "b" }});
+        assert_eq!(app.post_response(SLUG, &format!("r-{i}"), &json!({ "answers": answers })).await.status(), 201);
+    }
+    set_closes(&app, haveyoursay::models::now() - chrono::Duration::hours(1)).await;
+
+    // No body at all takes the snapshot, with no decision recorded yet.
+    let (status, made) = publish_raw(&app, &officer, None, "").await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!((made["publication"].clone(), made["responses"].clone()), (json!(1), json!(28)));
+    let published = format!("/api/v1/consultations/{SLUG}/results/published");
+    let (_, results) = app.get_json(&published).await;
+    assert_eq!(results["outcome"], Value::Null);
+    assert_eq!(results["publications"][0]["outcome"], Value::Null);
+    assert_eq!(option(&results, "pick", "b")["suppression"], "fewer_than_10");
+    assert_eq!(option(&results, "pick", "c")["suppression"], "secondary");
+    assert_eq!(
+        (option(&results, "pick", "c")["count"].clone(), option(&results, "pick", "c")["suppressed"].clone()),
+        (Value::Null, json!(true))
+    );
+    assert!(option(&results, "pick", "a").get("suppression").is_none());
+
+    // The page says plainly that nothing is recorded yet, and which counts are under 10.
+    let page = app.get(&format!("/consultations/{SLUG}")).await;
+    assert!(page.body.contains("The council has not yet recorded what it did"), "{}", page.body);
+    assert_eq!(
+        page.table("Pick one <b>now</b>"),
+        [
+            vec!["A", "89.3% (25 of 28 who answered)"],
+            vec!["B", "fewer than 10"],
+            vec!["C", "not shown (would reveal a count under 10)"],
+        ]
+    );
+
+    // An empty body with a JSON content type, and `{}`, are the same; then a decision, which a later
+    // publication without one keeps.
+    assert_eq!(publish_raw(&app, &officer, Some("application/json"), "").await.0, 200);
+    assert_eq!(publish_raw(&app, &officer, Some("application/json"), "{}").await.0, 200);
+    assert_eq!(app.get_json(&published).await.1["outcome"], Value::Null);
+    let (status, made) = publish(&app, Some(&officer), &json!({"outcome": "We did **this**."})).await;
+    assert_eq!((status, made["publication"].clone()), (200, json!(4)));
+    let (status, made) = publish_raw(&app, &officer, None, "").await;
+    assert_eq!((status, made["publication"].clone()), (200, json!(5)));
+    let (_, results) = app.get_json(&published).await;
+    assert_eq!(results["outcome"], "We did **this**.", "refreshing the figures keeps the decision");
+    let outcomes: Vec<Value> =
+        results["publications"].as_array().unwrap().iter().map(|p| p["outcome"].clone()).collect();
+    assert_eq!(outcomes, [json!("We did **this**."), json!("We did **this**."), Value::Null, Value::Null, Value::Null]);
+    let page = app.get(&format!("/consultations/{SLUG}")).await;
+    assert!(page.body.contains("We did <strong>this</strong>."));
+    assert!(page.body.contains("No decision had been recorded with this publication."), "the earlier ones say so");
+
+    // What is sent must still be right: JSON, an object of the one field, an outcome within bounds.
+    let (status, problem) = publish_raw(&app, &officer, Some("text/plain"), "{}").await;
+    assert_eq!((status, problem["status"].clone()), (415, json!(415)));
+    assert_eq!(publish_raw(&app, &officer, Some("application/json"), "[]").await.0, 400);
+    assert_eq!(publish_raw(&app, &officer, Some("application/json"), "{\"outcome\": 5}").await.0, 400);
+    assert_eq!(publish(&app, Some(&officer), &json!({"outcome": null})).await.0, 200, "null is no outcome");
+    let long = "x".repeat(haveyoursay::domain::questionnaire::limits::BODY + 1);
+    let (status, problem) = publish(&app, Some(&officer), &json!({ "outcome": long })).await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(problem["problems"].to_string().contains("characters or fewer"), "{problem}");
+    assert_eq!(app.get_json(&published).await.1["publication"], 6, "nothing refused was published");
+}
