@@ -17,6 +17,7 @@ mod instances;
 mod journey;
 mod openapi;
 mod published;
+mod recount;
 mod routes;
 mod smoke;
 #[allow(dead_code)] // the suite uses a part of what the harnesses share

@@ -23,8 +23,9 @@ fn questionnaire() -> Value {
     ]}]})
 }
 
-async fn set_closes(app: &TestApp, at: chrono::NaiveDateTime) {
-    let id = app.consultation_id(SLUG).await;
+/// Moves the closing time of consultation `slug` (into the past to close it, the future to reopen it).
+pub(crate) async fn set_closes_of(app: &TestApp, slug: &str, at: chrono::NaiveDateTime) {
+    let id = app.consultation_id(slug).await;
     app.db(move |conn| {
         diesel::update(consultations::table.find(id)).set(consultations::closes_at.eq(Some(at))).execute(conn).unwrap()
     })
@@ -76,7 +77,7 @@ async fn a_snapshot_stays_until_the_results_are_published_again_and_every_public
     assert_eq!(app.get_json(&published).await.0, 404, "nothing published yet");
     assert_eq!(publish(&app, Some(&officer), &outcome).await.0, 409, "still open");
 
-    set_closes(&app, haveyoursay::models::now() - chrono::Duration::hours(1)).await;
+    set_closes_of(&app, SLUG, haveyoursay::models::now() - chrono::Duration::hours(1)).await;
     assert_eq!(stage(&app).await, Stage::Closed);
     assert_eq!(publish(&app, None, &outcome).await.0, 401);
     assert_eq!(publish(&app, Some(&analyst), &outcome).await.0, 403);
@@ -108,7 +109,7 @@ async fn a_snapshot_stays_until_the_results_are_published_again_and_every_public
 
     // A paper response keyed in after publication (the consultation reopened for it, then closed again): the
     // live figures count it, the published ones do not.
-    set_closes(&app, haveyoursay::models::now() + chrono::Duration::days(1)).await;
+    set_closes_of(&app, SLUG, haveyoursay::models::now() + chrono::Duration::days(1)).await;
     let paper = json!({"channel": "paper", "answers": {"pick": "c"}});
     let r = app
         .client
@@ -120,7 +121,7 @@ async fn a_snapshot_stays_until_the_results_are_published_again_and_every_public
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    set_closes(&app, haveyoursay::models::now() - chrono::Duration::minutes(1)).await;
+    set_closes_of(&app, SLUG, haveyoursay::models::now() - chrono::Duration::minutes(1)).await;
     let (_, live) = app.get_json(&format!("/api/v1/consultations/{SLUG}/results")).await;
     assert_eq!(live["responses"], 29);
     let (_, still) = app.get_json(&published).await;
@@ -212,7 +213,7 @@ async fn the_officers_publish_page_follows_the_form_pattern() {
     assert_eq!(refused.status, 422);
     assert!(refused.body.contains("There is a problem") && refused.body.contains("once it has"), "{}", refused.body);
 
-    set_closes(&app, haveyoursay::models::now() - chrono::Duration::hours(1)).await;
+    set_closes_of(&app, SLUG, haveyoursay::models::now() - chrono::Duration::hours(1)).await;
     let empty = officer.submit(&form, &form, &[("outcome", ""), ("action", "publish")]).await;
     assert_eq!(empty.status, 422);
     assert!(empty.body.starts_with("<!DOCTYPE html>") || empty.body.contains("<html"));
@@ -276,7 +277,7 @@ async fn results_can_be_published_before_the_decision_is_recorded_and_say_so() {
         let answers = json!({"pick": if i < 25 { "a" } else { "b" }});
         assert_eq!(app.post_response(SLUG, &format!("r-{i}"), &json!({ "answers": answers })).await.status(), 201);
     }
-    set_closes(&app, haveyoursay::models::now() - chrono::Duration::hours(1)).await;
+    set_closes_of(&app, SLUG, haveyoursay::models::now() - chrono::Duration::hours(1)).await;
 
     // No body at all takes the snapshot, with no decision recorded yet.
     let (status, made) = publish_raw(&app, &officer, None, "").await;
