@@ -14,10 +14,17 @@ pub struct Snapshot {
     pub published_at: NaiveDateTime,
     pub published_by: Option<i64>,
     pub publisher: String,
+    /// Empty while the council has not recorded what it did: see `decision`.
     pub outcome: String,
     pub responses: i64,
     /// `results::published::Figures` as JSON.
     pub figures: String,
+}
+
+/// What the council decided, as a snapshot stores it: the column is not nullable, so a publication made
+/// before the decision was recorded holds an empty text, and this turns it back into none.
+pub fn decision(stored: &str) -> Option<&str> {
+    (!stored.is_empty()).then_some(stored)
 }
 
 impl Snapshot {
@@ -45,7 +52,7 @@ pub fn insert(
     published_at: NaiveDateTime,
     published_by: Option<i64>,
     publisher: &str,
-    outcome: &str,
+    outcome: Option<&str>,
     responses: i64,
     figures: &crate::results::published::Figures,
 ) -> QueryResult<i32> {
@@ -62,7 +69,7 @@ pub fn insert(
             snapshots::published_at.eq(published_at),
             snapshots::published_by.eq(published_by),
             snapshots::publisher.eq(publisher),
-            snapshots::outcome.eq(outcome),
+            snapshots::outcome.eq(outcome.unwrap_or("")),
             snapshots::responses.eq(responses),
             snapshots::figures.eq(serde_json::to_string(figures).expect("figures serialise")),
         ))

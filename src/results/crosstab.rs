@@ -6,7 +6,7 @@
 
 use super::report::{OptionResult, QuestionResult, Report};
 use super::stats::percent;
-use super::suppression::{self, THRESHOLD};
+use super::suppression::{self, Hidden, Reason, THRESHOLD};
 use super::tally::{Tallies, CHANNEL};
 use crate::domain::questionnaire::{Kind, Purpose};
 use serde::Serialize;
@@ -31,6 +31,9 @@ pub struct Group {
     pub label: String,
     /// How many are in the group; null when suppressed.
     pub base: Option<i64>,
+    /// Why the group is not shown (its whole column then goes): absent when it is shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppression: Hidden,
 }
 
 /// A question as `/results` gives it, each option with its figures in each group.
@@ -77,6 +80,9 @@ pub struct Cell {
     pub count: Option<i64>,
     /// Of the group's base for the question; null when suppressed or the base is 0.
     pub percent: Option<f64>,
+    /// Why the count is not shown: absent when it is shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppression: Hidden,
 }
 
 /// The `cross` part of a totals read for a `by` asked for, or none for something that cannot name a question
@@ -111,11 +117,15 @@ pub fn build(report: &Report, tallies: &Tallies, by: &str, suppress: bool) -> Op
         }
         by_channel
             .into_iter()
-            .map(|(key, n)| Group { label: channel_label(&key).to_string(), key, base: Some(n) })
+            .map(|(key, n)| Group { label: channel_label(&key).to_string(), key, base: Some(n), suppression: None })
             .collect()
     } else {
         let question = report.questions.iter().find(|q| q.key == by).expect("checked above");
-        question.options.iter().map(|o| Group { key: o.key.clone(), label: o.label.clone(), base: o.count }).collect()
+        question
+            .options
+            .iter()
+            .map(|o| Group { key: o.key.clone(), label: o.label.clone(), base: o.count, suppression: o.suppression })
+            .collect()
     };
     let cell = |q: &str, row: &str, group: &str, option: &str| -> i64 {
         tallies
@@ -134,8 +144,9 @@ pub fn build(report: &Report, tallies: &Tallies, by: &str, suppress: bool) -> Op
             })
             .sum()
     };
-    // A group whose size is already suppressed (a small group of a profile question) is hidden whole.
-    let small_groups: Vec<bool> = groups.iter().map(|g| suppress && g.base.is_none_or(|b| b < THRESHOLD)).collect();
+    // A group whose size is suppressed (a small group, or a profile question's count hidden as a second cell)
+    // is hidden whole.
+    let group_hidden: Vec<Hidden> = groups.iter().map(|g| if suppress { group_suppression(g) } else { None }).collect();
     let figures = |q: &QuestionResult, row: &str, options: &[OptionResult]| {
         let exclusive = matches!(q.kind, Kind::SingleChoice | Kind::Scale | Kind::Grid);
         let bases: Vec<i64> = groups.iter().map(|g| cell(&q.key, row, &g.key, "")).collect();
@@ -144,16 +155,20 @@ pub fn build(report: &Report, tallies: &Tallies, by: &str, suppress: bool) -> Op
         let hidden = if suppress {
             // A small group's column is hidden whole, and the second cells found with it in mind: otherwise
             // an option's published total, less the other groups' counts, would give its count away.
-            let whole: Vec<Vec<bool>> = counts.iter().map(|r| small_groups[..r.len()].to_vec()).collect();
+            let whole: Vec<Vec<Hidden>> = counts.iter().map(|r| group_hidden[..r.len()].to_vec()).collect();
             suppression::suppress_from(&counts, whole, true, exclusive)
         } else {
-            counts.iter().map(|r| vec![false; r.len()]).collect()
+            counts.iter().map(|r| vec![None; r.len()]).collect()
         };
+        // A column's base is hidden with its group, or when it is small itself; then it is under 10 whenever
+        // the group is (see `Group::suppression`), so the group's reason is the base's.
         let group_bases: BTreeMap<String, Option<i64>> = groups
             .iter()
             .zip(&bases)
-            .zip(&small_groups)
-            .map(|((g, b), small)| (g.key.clone(), (!small && !(suppress && *b > 0 && *b < THRESHOLD)).then_some(*b)))
+            .zip(&group_hidden)
+            .map(|((g, b), hidden)| {
+                (g.key.clone(), (hidden.is_none() && !(suppress && *b > 0 && *b < THRESHOLD)).then_some(*b))
+            })
             .collect();
         let options: Vec<CrossOption> = options
             .iter()
@@ -165,9 +180,9 @@ pub fn build(report: &Report, tallies: &Tallies, by: &str, suppress: bool) -> Op
                     .iter()
                     .enumerate()
                     .map(|(c, g)| {
-                        let shown = !row_hidden[c];
-                        let count = shown.then_some(row_counts[c]);
-                        (g.key.clone(), Cell { count, percent: count.and_then(|n| percent(n, bases[c])) })
+                        let count = suppression::publish(row_counts[c], row_hidden[c]);
+                        let percent = count.and_then(|n| percent(n, bases[c]));
+                        (g.key.clone(), Cell { count, percent, suppression: row_hidden[c] })
                     })
                     .collect(),
             })
@@ -204,9 +219,10 @@ pub fn build(report: &Report, tallies: &Tallies, by: &str, suppress: bool) -> Op
             }
         })
         .collect();
-    for (g, small) in groups.iter_mut().zip(&small_groups) {
-        if *small {
+    for (g, hidden) in groups.iter_mut().zip(group_hidden) {
+        if hidden.is_some() {
             g.base = None;
+            g.suppression = hidden;
         }
     }
     Some(CrossTab {
@@ -216,6 +232,16 @@ pub fn build(report: &Report, tallies: &Tallies, by: &str, suppress: bool) -> Op
         groups,
         questions,
     })
+}
+
+/// Why a group is hidden whole outside officers' views: its size is under the threshold, or (a profile
+/// question's option) its count was itself hidden.
+fn group_suppression(group: &Group) -> Hidden {
+    match group.base {
+        Some(n) if n < THRESHOLD => Some(Reason::FewerThanTen),
+        Some(_) => None,
+        None => Some(group.suppression.unwrap_or(Reason::FewerThanTen)),
+    }
 }
 
 /// A channel in words.
@@ -265,8 +291,8 @@ mod tests {
         assert_eq!(officers.groups.iter().map(|g| g.base).collect::<Vec<_>>(), [Some(52), Some(33)]);
         let support = officers.questions.iter().find(|qq| qq.key == "support").unwrap();
         let disagree = support.options.iter().find(|o| o.option.key == "disagree").unwrap();
-        assert_eq!(disagree.groups["north"], Cell { count: Some(12), percent: Some(23.1) });
-        assert_eq!(disagree.groups["south"], Cell { count: Some(3), percent: Some(9.1) });
+        assert_eq!(disagree.groups["north"], Cell { count: Some(12), percent: Some(23.1), suppression: None });
+        assert_eq!(disagree.groups["south"], Cell { count: Some(3), percent: Some(9.1), suppression: None });
 
         // Outside officers' views the 3 goes; the column adds up to its base, so the 30 beside it goes too; the
         // overall counts of each option are published, so each row then needs a second cell: in a table of two
@@ -274,9 +300,10 @@ mod tests {
         let public = build(&r, &tallies, "area", true).unwrap();
         let support = public.questions.iter().find(|qq| qq.key == "support").unwrap();
         let cell = |o: &str, g: &str| support.options.iter().find(|x| x.option.key == o).unwrap().groups[g];
-        assert_eq!(cell("disagree", "south"), Cell { count: None, percent: None });
-        assert_eq!(cell("agree", "south").count, None);
-        assert_eq!(cell("agree", "north").count, None);
+        let hidden = |suppression| Cell { count: None, percent: None, suppression: Some(suppression) };
+        assert_eq!(cell("disagree", "south"), hidden(Reason::FewerThanTen));
+        assert_eq!(cell("agree", "south"), hidden(Reason::Secondary), "30 is hidden only to protect the 3");
+        assert_eq!(cell("agree", "north"), hidden(Reason::Secondary));
         // A question with no small counts keeps them all.
         let services = public.questions.iter().find(|qq| qq.key == "services").unwrap();
         assert_eq!(services.options.iter().find(|o| o.option.key == "police").unwrap().groups["south"].count, Some(33));

@@ -7,6 +7,7 @@ use super::crosstab::channel_label;
 use super::figures::{self, NumberSummary};
 use super::report::{OptionResult, QuestionResult, Report};
 use super::stats::{percent, SMALL_BASE};
+use super::suppression::{Hidden, Reason};
 use super::tally::Tallies;
 use crate::domain::questionnaire::Kind;
 use serde::Serialize;
@@ -116,7 +117,8 @@ pub struct Bar {
     pub label_y: f64,
     pub bar_y: f64,
     pub width: f64,
-    /// "96.9%", or "fewer than 10" when suppressed.
+    /// "96.9%"; when suppressed, "fewer than 10", or "not shown" for a second count (the table beside the
+    /// chart says why).
     pub value: String,
     pub value_x: f64,
 }
@@ -167,7 +169,7 @@ pub fn build(report: &Report, tallies: &Tallies, headlines: Option<&[String]>) -
         .collect();
     Dashboard {
         responses: report.responses,
-        channel_chart: bars_of(channels.iter().map(|c| (c.label.as_str(), Some(c.count), c.percent))),
+        channel_chart: bars_of(channels.iter().map(|c| (c.label.as_str(), Ok(c.count), c.percent))),
         channels,
         days: Days { rows, most, chart },
         headlines,
@@ -222,11 +224,11 @@ fn figures_of(q: &QuestionResult, tallies: &Tallies) -> Figures {
 
 /// The bars of a question's options, each as wide as its percentage of the base.
 pub fn bars(options: &[OptionResult]) -> Bars {
-    bars_of(options.iter().map(|o| (o.label.as_str(), o.count, o.percent)))
+    bars_of(options.iter().map(|o| (o.label.as_str(), o.count.ok_or(o.suppression), o.percent)))
 }
 
-/// Bars for (label, count — none when withheld —, percentage) items.
-fn bars_of<'a>(items: impl ExactSizeIterator<Item = (&'a str, Option<i64>, Option<f64>)>) -> Bars {
+/// Bars for (label, count — or why it is not shown —, percentage) items.
+fn bars_of<'a>(items: impl ExactSizeIterator<Item = (&'a str, Result<i64, Hidden>, Option<f64>)>) -> Bars {
     let n = items.len();
     let bars: Vec<Bar> = items
         .enumerate()
@@ -239,9 +241,10 @@ fn bars_of<'a>(items: impl ExactSizeIterator<Item = (&'a str, Option<i64>, Optio
                 bar_y: top + 20.0,
                 width,
                 value: match (count, percent) {
-                    (None, _) => "withheld".to_string(),
-                    (Some(_), Some(p)) => format!("{p:.1}%"),
-                    (Some(_), None) => "–".to_string(),
+                    (Err(Some(Reason::Secondary)), _) => "not shown".to_string(),
+                    (Err(_), _) => "fewer than 10".to_string(),
+                    (Ok(_), Some(p)) => format!("{p:.1}%"),
+                    (Ok(_), None) => "–".to_string(),
                 },
                 value_x: width + 6.0,
             }

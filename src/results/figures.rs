@@ -120,6 +120,7 @@ mod tests {
             ci95: None,
             mean_rank: None,
             removed: false,
+            suppression: None,
         }
     }
 

@@ -4,7 +4,7 @@
 //! open-data CSV. Pure: snapshots are stored by `models::snapshot`.
 
 use super::report::{OptionResult, Report};
-use super::suppression::{publish, suppress_from};
+use super::suppression::{publish, suppress_from, Hidden, Reason};
 use crate::domain::questionnaire::{Kind, Purpose, Questionnaire};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -38,8 +38,9 @@ pub struct PublishedResults {
     /// When they were published: RFC 3339, UTC.
     #[schema(format = DateTime)]
     pub published_at: String,
-    /// What the council decided and why, in markdown.
-    pub outcome: String,
+    /// What the council decided and why, in markdown; null while the council has not recorded it.
+    #[schema(required)]
+    pub outcome: Option<String>,
     /// Every response counted at publication.
     pub responses: i64,
     pub questions: Vec<PublishedQuestion>,
@@ -55,8 +56,9 @@ pub struct PublicationListed {
     /// RFC 3339, UTC.
     #[schema(format = DateTime)]
     pub published_at: String,
-    /// What the council decided and why, as that publication said, in markdown.
-    pub outcome: String,
+    /// What the council decided and why, as that publication said, in markdown; null when it said nothing.
+    #[schema(required)]
+    pub outcome: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -111,6 +113,9 @@ pub struct PublishedOption {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mean_rank: Option<f64>,
     pub suppressed: bool,
+    /// Why the count is not shown: absent when it is shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppression: Hidden,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub removed: bool,
 }
@@ -122,10 +127,13 @@ pub const LICENCE: &str = "Open Government Licence v3.0 \
 /// counts add up to the base, which is published, so a lone hidden count gets a partner; a multiple choice's
 /// need not.
 fn options(options: &[OptionResult], adds_up: bool) -> Vec<PublishedOption> {
-    // A snapshot keeps the whole report, so every count is there; one already withheld stays withheld.
+    // A snapshot keeps the whole report, so every count is there; one already hidden stays hidden.
     let cells: Vec<Vec<i64>> = options.iter().map(|o| vec![o.count.unwrap_or(0)]).collect();
-    let withheld: Vec<Vec<bool>> = options.iter().map(|o| vec![o.count.is_none()]).collect();
-    let hidden = suppress_from(&cells, withheld, false, adds_up);
+    let already: Vec<Vec<Hidden>> = options
+        .iter()
+        .map(|o| vec![o.count.is_none().then(|| o.suppression.unwrap_or(Reason::FewerThanTen))])
+        .collect();
+    let hidden = suppress_from(&cells, already, false, adds_up);
     options
         .iter()
         .zip(hidden)
@@ -135,10 +143,11 @@ fn options(options: &[OptionResult], adds_up: bool) -> Vec<PublishedOption> {
                 key: o.key.clone(),
                 label: o.label.clone(),
                 count: o.count.and_then(|n| publish(n, hidden)),
-                percent: if hidden { None } else { o.percent },
-                ci95: if hidden { None } else { o.ci95 },
+                percent: if hidden.is_some() { None } else { o.percent },
+                ci95: if hidden.is_some() { None } else { o.ci95 },
                 mean_rank: o.mean_rank,
-                suppressed: hidden,
+                suppressed: hidden.is_some(),
+                suppression: hidden,
                 removed: o.removed,
             }
         })
@@ -256,6 +265,7 @@ mod tests {
             ci95: super::super::stats::wilson95(count, base),
             mean_rank: None,
             removed: false,
+            suppression: None,
         }
     }
 
@@ -265,9 +275,12 @@ mod tests {
         let shown: Vec<Option<i64>> = single.iter().map(|o| o.count).collect();
         assert_eq!(shown, [Some(40), None, None]);
         assert!(single[1].percent.is_none() && single[1].ci95.is_none() && single[1].suppressed);
+        assert_eq!(single[1].suppression, Some(Reason::FewerThanTen));
+        assert_eq!(single[2].suppression, Some(Reason::FewerThanTen), "9 is small itself");
         let single = options(&[option("a", 40, 55), option("b", 3, 55), option("c", 12, 55)], true);
         let shown: Vec<Option<i64>> = single.iter().map(|o| o.count).collect();
         assert_eq!(shown, [Some(40), None, None], "12 goes too, or 55 - 40 - 12 would give 3 away");
+        assert_eq!(single[2].suppression, Some(Reason::Secondary), "12 is not fewer than 10");
         let multiple = options(&[option("a", 40, 50), option("b", 3, 50), option("c", 12, 50)], false);
         let shown: Vec<Option<i64>> = multiple.iter().map(|o| o.count).collect();
         assert_eq!(shown, [Some(40), None, Some(12)], "multiple choice counts need not add up to the base");

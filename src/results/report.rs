@@ -8,7 +8,7 @@
 //! counts and are marked `removed`.
 
 use super::stats::{percent, wilson95, SMALL_BASE};
-use super::suppression;
+use super::suppression::{self, Hidden};
 use super::tally::{Tallies, Tally};
 use crate::domain::questionnaire::{Choice, Kind, Purpose, Question, Questionnaire};
 use serde::{Deserialize, Serialize};
@@ -90,6 +90,9 @@ pub struct OptionResult {
     /// The latest version no longer offers it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub removed: bool,
+    /// Why the count is not shown: absent when it is shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppression: Hidden,
 }
 
 impl OptionResult {
@@ -123,7 +126,8 @@ fn suppress_options(options: &mut [OptionResult], exclusive: bool) {
     let cells: Vec<Vec<i64>> = options.iter().map(|o| vec![o.n()]).collect();
     let hidden = suppression::suppress(&cells, false, exclusive);
     for (o, hide) in options.iter_mut().zip(hidden) {
-        if hide[0] {
+        if hide[0].is_some() {
+            o.suppression = hide[0];
             o.count = None;
             o.percent = None;
             o.ci95 = None;
@@ -247,6 +251,7 @@ fn option_results(versions: &[Version], question: &Question, row: &str, base: i6
                 mean_rank: (question.kind == Kind::Ranking && base > 0)
                     .then(|| (rank_sum as f64 / base as f64 * 100.0).round() / 100.0),
                 removed,
+                suppression: None,
             }
         })
         .collect()

@@ -18,7 +18,7 @@ pub async fn latest(state: &AppState, c: &Consultation) -> Result<Option<Publish
         consultation: c.slug.clone(),
         publication: latest.number,
         published_at: utc::format(latest.published_at),
-        outcome: latest.outcome.clone(),
+        outcome: snapshot::decision(&latest.outcome).map(str::to_string),
         responses: latest.responses,
         questions: public(&figures),
         publications: all
@@ -26,7 +26,7 @@ pub async fn latest(state: &AppState, c: &Consultation) -> Result<Option<Publish
             .map(|p| PublicationListed {
                 publication: p.number,
                 published_at: utc::format(p.published_at),
-                outcome: p.outcome.clone(),
+                outcome: snapshot::decision(&p.outcome).map(str::to_string),
             })
             .collect(),
         licence: LICENCE,

@@ -33,16 +33,20 @@ pub fn check_outcome(outcome: &str) -> std::result::Result<(), String> {
 }
 
 /// Publishes the results of a closed consultation (again, if they were published before): the figures the
-/// running totals give now, in the same transaction that reads them, with `outcome` (markdown). Residents who
-/// asked to hear of it are emailed, written to the outbox in the same transaction (links built with `mail`).
+/// running totals give now, in the same transaction that reads them, with `outcome` (markdown). Without an
+/// outcome the snapshot keeps the latest publication's, so that refreshing the figures does not take away a
+/// decision already recorded; with none recorded yet, the public page says so. Residents who asked to hear of
+/// it are emailed, written to the outbox in the same transaction (links built with `mail`).
 pub fn publish_results(
     conn: &mut DbConnection,
     actor: &Actor,
     c: &Consultation,
-    outcome: &str,
+    outcome: Option<&str>,
     mail: &Mail,
 ) -> Result<Publication> {
-    check_outcome(outcome).map_err(Error::invalid)?;
+    if let Some(outcome) = outcome {
+        check_outcome(outcome).map_err(Error::invalid)?;
+    }
     let made = db::write(conn, |conn| {
         let c = consultation::find(conn, c.id)?;
         let at = now();
@@ -56,7 +60,12 @@ pub fn publish_results(
         let questionnaires: Vec<&Questionnaire> = published.iter().map(|(_, _, q)| q).collect();
         let responses = report.responses;
         let figures = Figures::new(report, &questionnaires);
-        let number = snapshot::insert(conn, c.id, at, actor.user_id, &actor.name, outcome.trim(), responses, &figures)?;
+        let kept = match outcome {
+            Some(outcome) => Some(outcome.trim().to_string()),
+            None => snapshot::latest(conn, c.id)?.and_then(|s| snapshot::decision(&s.outcome).map(str::to_string)),
+        };
+        let number =
+            snapshot::insert(conn, c.id, at, actor.user_id, &actor.name, kept.as_deref(), responses, &figures)?;
         audit(
             conn,
             actor,

@@ -1,6 +1,6 @@
 //! The results dashboard, its cross-tabs, the printed report, the written answers' reader and the role-aware
 //! results API, through real HTTP: who sees what under every policy and state, figures equal to an
-//! independent recount of the stored answers, small counts withheld outside officers' own view, and live
+//! independent recount of the stored answers, small counts suppressed outside officers' own view, and live
 //! updates through the server-sent event streams within a second of a committed response.
 
 use crate::api::{every_kind, random_body};
@@ -247,7 +247,7 @@ async fn dashboard_and_api_figures_equal_a_recount_of_the_stored_answers() {
 }
 
 #[tokio::test]
-async fn small_counts_are_withheld_outside_officers_own_view() {
+async fn small_counts_are_suppressed_outside_officers_own_view() {
     let app = spawn_app().await;
     let staff = staff(&app).await;
     let slug = "suppressed";
@@ -270,33 +270,59 @@ async fn small_counts_are_withheld_outside_officers_own_view() {
     assert_eq!(support(&officer, "agree", "south"), json!({"count": 3, "percent": 100.0}));
     assert_eq!(officer["groups"][1], json!({"key": "south", "label": "South", "base": 3}));
     let (_, cabinet) = api_get(&app, &path, Some(staff.token("cabinet"))).await;
-    assert_eq!(support(&cabinet, "agree", "south"), json!({"count": null, "percent": null}));
-    assert_eq!(cabinet["groups"][1]["base"], Value::Null, "a group under 10 is withheld whole");
-    // With two groups, North's counts would give South's away (each option's total is published): they go too.
-    assert_eq!(support(&cabinet, "agree", "north"), json!({"count": null, "percent": null}));
-    assert_eq!(support(&cabinet, "disagree", "north"), json!({"count": null, "percent": null}));
-    // The profile question itself: South's 3 is withheld, and North's 26 with it (the base would give it away).
+    let small = json!({"count": null, "percent": null, "suppression": "fewer_than_10"});
+    let second = json!({"count": null, "percent": null, "suppression": "secondary"});
+    assert_eq!(support(&cabinet, "agree", "south"), small);
+    assert_eq!(support(&cabinet, "disagree", "south"), small, "a group under 10 is suppressed whole");
+    assert_eq!(
+        cabinet["groups"][1],
+        json!({"key": "south", "label": "South", "base": null, "suppression": "fewer_than_10"})
+    );
+    // With two groups, North's counts would give South's away (each option's total is published): they go too,
+    // though neither is under 10.
+    assert_eq!(support(&cabinet, "agree", "north"), second);
+    assert_eq!(support(&cabinet, "disagree", "north"), second);
+    assert_eq!(cabinet["groups"][0]["suppression"], "secondary");
+    // The profile question itself: South's 3 is suppressed, and North's 26 with it (the base would give it away).
     let (_, results) =
         api_get(&app, &format!("/api/v1/consultations/{slug}/results"), Some(staff.token("cabinet"))).await;
     let area = results["questions"].as_array().unwrap().iter().find(|q| q["key"] == "area").unwrap().clone();
-    assert_eq!(area["options"][0]["count"], Value::Null);
-    assert_eq!(area["options"][1]["count"], Value::Null);
+    assert_eq!(
+        (area["options"][0]["count"].clone(), area["options"][0]["suppression"].clone()),
+        (Value::Null, json!("secondary"))
+    );
+    assert_eq!(
+        (area["options"][1]["count"].clone(), area["options"][1]["suppression"].clone()),
+        (Value::Null, json!("fewer_than_10"))
+    );
     assert_eq!(area["base"], 29);
     let (_, results) =
         api_get(&app, &format!("/api/v1/consultations/{slug}/results"), Some(staff.token("officer"))).await;
     let area = results["questions"].as_array().unwrap().iter().find(|q| q["key"] == "area").unwrap().clone();
     assert_eq!((area["options"][0]["count"].clone(), area["options"][1]["count"].clone()), (json!(26), json!(3)));
+    assert!(area["options"][1].get("suppression").is_none(), "nothing is suppressed in officers' own view");
     // The public, once the policy lets them, sees what cabinet members see.
     set_policy(&app, slug, "public", false).await;
     let (_, public) = api_get(&app, &path, None).await;
     assert_eq!(public, cabinet);
-    // On the pages: the cabinet member's cross-tab withholds South; the officer's shows it.
+    // On the pages, the cabinet member's cross-tab says South has fewer than 10, and that North is not shown
+    // because it would reveal South: "fewer than 10" only where it is true. The officer's shows both.
+    const SECOND: &str = "not shown (would reveal a count under 10)";
     let page = staff.browser("cabinet").get(&format!("/officer/consultations/{slug}/results?by=area")).await;
-    assert!(page.body.contains("South: withheld"), "cabinet view");
+    assert!(page.body.contains("South: fewer than 10"), "cabinet view");
+    assert!(page.body.contains(&format!("North: {SECOND}")), "cabinet view");
+    let cells = page.table("Do you agree?");
+    let expected = ["Agree", "Neither agree nor disagree", "Disagree"].map(|o| vec![o, SECOND, "fewer than 10"]);
+    assert_eq!(cells, expected, "South's zero goes with its group; North's with the group it protects");
+    assert!(page.body.contains("(base fewer than 10)") && page.body.contains(&format!("(base {SECOND})")));
+    assert!(!page.body.to_lowercase().contains("withheld"));
     let page = staff.browser("officer").get(&format!("/officer/consultations/{slug}/results?by=area")).await;
     assert!(page.body.contains("South: 3 responses"), "officers' own view");
+    assert_eq!(page.table("Do you agree?")[0], ["Agree", "14 (53.8%)", "3 (100.0%)"]);
+    // The public results page: the profile question's table says which is which.
     let page = app.browser().get(&format!("/consultations/{slug}/results")).await;
-    assert!(page.body.contains("Withheld (fewer than 10, or would reveal one)"), "public page");
+    let area = page.table("Where do you live?");
+    assert_eq!(area, [vec!["North", SECOND, "–"], vec!["South", "fewer than 10", "–"]], "public page");
 }
 
 /// Reads a server-sent events stream until the next event carrying data; panics after `within`.

@@ -50,7 +50,7 @@ fn expected_cell(stored: &str) -> String {
     }
 }
 
-async fn download(app: &TestApp, slug: &str, format: &str, token: Option<&str>) -> reqwest::Response {
+pub(crate) async fn download(app: &TestApp, slug: &str, format: &str, token: Option<&str>) -> reqwest::Response {
     let mut request = app.client.get(app.url(&format!("/api/v1/consultations/{slug}/responses?format={format}")));
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -58,7 +58,7 @@ async fn download(app: &TestApp, slug: &str, format: &str, token: Option<&str>) 
     request.send().await.expect("GET answers")
 }
 
-fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+pub(crate) fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header = reader.headers().unwrap().iter().map(str::to_string).collect();
     let rows = reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
@@ -66,7 +66,7 @@ fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
 }
 
 /// The workbook's sheets, each as rows of cells in words (numbers as integers).
-fn parse_xlsx(bytes: Vec<u8>) -> BTreeMap<String, Vec<Vec<String>>> {
+pub(crate) fn parse_xlsx(bytes: Vec<u8>) -> BTreeMap<String, Vec<Vec<String>>> {
     use calamine::{Data, Reader, Xlsx};
     let mut workbook: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("an xlsx workbook");
     let mut sheets = BTreeMap::new();

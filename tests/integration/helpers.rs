@@ -197,6 +197,22 @@ impl Page {
         let start = self.body.find(marker).expect("the page has a form with a CSRF token") + marker.len();
         self.body[start..].split('"').next().unwrap().to_string()
     }
+
+    /// The body rows of the first table captioned `caption`, each as its cells' text (the row's header first),
+    /// as a reader sees them.
+    pub fn table(&self, caption: &str) -> Vec<Vec<String>> {
+        let html = scraper::Html::parse_document(&self.body);
+        let select = |s: &str| scraper::Selector::parse(s).unwrap();
+        let (tables, captions, rows, cells) =
+            (select("table"), select("caption"), select("tbody tr"), select("th, td"));
+        let text =
+            |e: scraper::ElementRef| e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ");
+        let table = html
+            .select(&tables)
+            .find(|t| t.select(&captions).next().is_some_and(|c| text(c) == caption))
+            .unwrap_or_else(|| panic!("no table captioned {caption:?}"));
+        table.select(&rows).map(|r| r.select(&cells).map(text).collect()).collect()
+    }
 }
 
 impl TestApp {

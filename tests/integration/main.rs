@@ -20,6 +20,7 @@ mod notify;
 mod officer_links;
 mod openapi;
 mod published;
+mod recount;
 mod routes;
 mod save;
 mod sink;

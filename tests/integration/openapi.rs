@@ -985,6 +985,12 @@ async fn every_documented_operation_answers_as_documented() {
         .exchange(publish_results, 200, send(&app, Method::POST, &closed, Some(&admin), json_body(&decided)).await)
         .await;
     assert_eq!(again["publication"], 2);
+    // The body is optional: none, or `{}`, takes the snapshot keeping the decision recorded.
+    let nothing = json!({});
+    c.request_body(publish_results, &nothing);
+    let refreshed = c.exchange(publish_results, 200, send(&app, Method::POST, &closed, Some(&admin), None).await).await;
+    assert_eq!(refreshed["publication"], 3);
+    c.exchange(publish_results, 200, send(&app, Method::POST, &closed, Some(&admin), json_body(&nothing)).await).await;
     let wrong = json!({"decided": "x"});
     c.exchange(publish_results, 400, send(&app, Method::POST, &closed, Some(&admin), json_body(&wrong)).await).await;
     c.exchange(publish_results, 401, send(&app, Method::POST, &closed, None, json_body(&decided)).await).await;

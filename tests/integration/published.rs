@@ -23,8 +23,9 @@ fn questionnaire() -> Value {
     ]}]})
 }
 
-async fn set_closes(app: &TestApp, at: chrono::NaiveDateTime) {
-    let id = app.consultation_id(SLUG).await;
+/// Moves the closing time of consultation `slug` (into the past to close it, the future to reopen it).
+pub(crate) async fn set_closes_of(app: &TestApp, slug: &str, at: chrono::NaiveDateTime) {
+    let id = app.consultation_id(slug).await;
     app.db(move |conn| {
         diesel::update(consultations::table.find(id)).set(consultations::closes_at.eq(Some(at))).execute(conn).unwrap()
     })
@@ -76,7 +77,7 @@ async fn a_snapshot_stays_until_the_results_are_published_again_and_every_public
     assert_eq!(app.get_json(&published).await.0, 404, "nothing published yet");
     assert_eq!(publish(&app, Some(&officer), &outcome).await.0, 409, "still open");
 
-    set_closes(&app, haveyoursay::models::now() - chrono::Duration::hours(1)).await;
+    set_closes_of(&app, SLUG, haveyoursay::models::now() - chrono::Duration::hours(1)).await;
     assert_eq!(stage(&app).await, Stage::Closed);
     assert_eq!(publish(&app, None, &outcome).await.0, 401);
     assert_eq!(publish(&app, Some(&analyst), &outcome).await.0, 403);
@@ -108,7 +109,7 @@ async fn a_snapshot_stays_until_the_results_are_published_again_and_every_public
 
     // A paper response keyed in after publication (the consultation reopened for it, then closed again): the
     // live figures count it, the published ones do not.
-    set_closes(&app, haveyoursay::models::now() + chrono::Duration::days(1)).await;
+    set_closes_of(&app, SLUG, haveyoursay::models::now() + chrono::Duration::days(1)).await;
     let paper = json!({"channel": "paper", "answers": {"pick": "c"}});
     let r = app
         .client
@@ -120,7 +121,7 @@ async fn a_snapshot_stays_until_the_results_are_published_again_and_every_public
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    set_closes(&app, haveyoursay::models::now() - chrono::Duration::minutes(1)).await;
+    set_closes_of(&app, SLUG, haveyoursay::models::now() - chrono::Duration::minutes(1)).await;
     let (_, live) = app.get_json(&format!("/api/v1/consultations/{SLUG}/results")).await;
     assert_eq!(live["responses"], 29);
     let (_, still) = app.get_json(&published).await;
@@ -212,7 +213,7 @@ async fn the_officers_publish_page_follows_the_form_pattern() {
     assert_eq!(refused.status, 422);
     assert!(refused.body.contains("There is a problem") && refused.body.contains("once it has"), "{}", refused.body);
 
-    set_closes(&app, haveyoursay::models::now() - chrono::Duration::hours(1)).await;
+    set_closes_of(&app, SLUG, haveyoursay::models::now() - chrono::Duration::hours(1)).await;
     let empty = officer.submit(&form, &form, &[("outcome", ""), ("action", "publish")]).await;
     assert_eq!(empty.status, 422);
     assert!(empty.body.starts_with("<!DOCTYPE html>") || empty.body.contains("<html"));
@@ -251,4 +252,88 @@ async fn the_demos_closed_consultation_has_published_results() {
     assert!(page.body.contains("We asked, you said, we did"));
     let (status, _) = app.get_json(&format!("/api/v1/consultations/{}/results/published", crate::helpers::IRMP)).await;
     assert_eq!(status, 404, "the open one is not published");
+}
+
+/// Sends a publication with the token of an officer and whatever body and content type are given.
+async fn publish_raw(app: &TestApp, token: &str, content_type: Option<&str>, body: &'static str) -> (u16, Value) {
+    let mut r = app.client.post(app.url(&format!("/api/v1/consultations/{SLUG}/results/publish"))).bearer_auth(token);
+    if let Some(content_type) = content_type {
+        r = r.header("Content-Type", content_type);
+    }
+    let r = r.body(body).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn results_can_be_published_before_the_decision_is_recorded_and_say_so() {
+    let app = spawn_app().await;
+    app.create_consultation(SLUG, "open", questionnaire()).await;
+    app.add_user("officer@example.org", "officer", Some(COUNCIL)).await;
+    let officer = app.token_for("officer@example.org").await;
+    // 25 choose a, 3 choose b, none c: b is fewer than 10; c's 0 is hidden only so that 28 - 25 cannot give
+    // the 3 away.
+    for i in 0..28 {
+        let answers = json!({"pick": if i < 25 { "a" } else { "b" }});
+        assert_eq!(app.post_response(SLUG, &format!("r-{i}"), &json!({ "answers": answers })).await.status(), 201);
+    }
+    set_closes_of(&app, SLUG, haveyoursay::models::now() - chrono::Duration::hours(1)).await;
+
+    // No body at all takes the snapshot, with no decision recorded yet.
+    let (status, made) = publish_raw(&app, &officer, None, "").await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!((made["publication"].clone(), made["responses"].clone()), (json!(1), json!(28)));
+    let published = format!("/api/v1/consultations/{SLUG}/results/published");
+    let (_, results) = app.get_json(&published).await;
+    assert_eq!(results["outcome"], Value::Null);
+    assert_eq!(results["publications"][0]["outcome"], Value::Null);
+    assert_eq!(option(&results, "pick", "b")["suppression"], "fewer_than_10");
+    assert_eq!(option(&results, "pick", "c")["suppression"], "secondary");
+    assert_eq!(
+        (option(&results, "pick", "c")["count"].clone(), option(&results, "pick", "c")["suppressed"].clone()),
+        (Value::Null, json!(true))
+    );
+    assert!(option(&results, "pick", "a").get("suppression").is_none());
+
+    // The page says plainly that nothing is recorded yet, and which counts are under 10.
+    let page = app.get(&format!("/consultations/{SLUG}")).await;
+    assert!(page.body.contains("The council has not yet recorded what it did"), "{}", page.body);
+    assert_eq!(
+        page.table("Pick one <b>now</b>"),
+        [
+            vec!["A", "89.3% (25 of 28 who answered)"],
+            vec!["B", "fewer than 10"],
+            vec!["C", "not shown (would reveal a count under 10)"],
+        ]
+    );
+
+    // An empty body with a JSON content type, and `{}`, are the same; then a decision, which a later
+    // publication without one keeps.
+    assert_eq!(publish_raw(&app, &officer, Some("application/json"), "").await.0, 200);
+    assert_eq!(publish_raw(&app, &officer, Some("application/json"), "{}").await.0, 200);
+    assert_eq!(app.get_json(&published).await.1["outcome"], Value::Null);
+    let (status, made) = publish(&app, Some(&officer), &json!({"outcome": "We did **this**."})).await;
+    assert_eq!((status, made["publication"].clone()), (200, json!(4)));
+    let (status, made) = publish_raw(&app, &officer, None, "").await;
+    assert_eq!((status, made["publication"].clone()), (200, json!(5)));
+    let (_, results) = app.get_json(&published).await;
+    assert_eq!(results["outcome"], "We did **this**.", "refreshing the figures keeps the decision");
+    let outcomes: Vec<Value> =
+        results["publications"].as_array().unwrap().iter().map(|p| p["outcome"].clone()).collect();
+    assert_eq!(outcomes, [json!("We did **this**."), json!("We did **this**."), Value::Null, Value::Null, Value::Null]);
+    let page = app.get(&format!("/consultations/{SLUG}")).await;
+    assert!(page.body.contains("We did <strong>this</strong>."));
+    assert!(page.body.contains("No decision had been recorded with this publication."), "the earlier ones say so");
+
+    // What is sent must still be right: JSON, an object of the one field, an outcome within bounds.
+    let (status, problem) = publish_raw(&app, &officer, Some("text/plain"), "{}").await;
+    assert_eq!((status, problem["status"].clone()), (415, json!(415)));
+    assert_eq!(publish_raw(&app, &officer, Some("application/json"), "[]").await.0, 400);
+    assert_eq!(publish_raw(&app, &officer, Some("application/json"), "{\"outcome\": 5}").await.0, 400);
+    assert_eq!(publish(&app, Some(&officer), &json!({"outcome": null})).await.0, 200, "null is no outcome");
+    let long = "x".repeat(haveyoursay::domain::questionnaire::limits::BODY + 1);
+    let (status, problem) = publish(&app, Some(&officer), &json!({ "outcome": long })).await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(problem["problems"].to_string().contains("characters or fewer"), "{problem}");
+    assert_eq!(app.get_json(&published).await.1["publication"], 6, "nothing refused was published");
 }

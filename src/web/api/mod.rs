@@ -184,6 +184,25 @@ impl From<crate::web::error::AppError> for Problem {
 
 /// Reads a JSON request body: refuses another media type with 415 and more than the body limit with 413.
 pub async fn json_body(request: &actix_web::HttpRequest, payload: web::Payload) -> Result<web::BytesMut, Problem> {
+    require_json(request)?;
+    Ok(crate::web::read_body(request, payload).await?)
+}
+
+/// As `json_body`, for an operation whose body may be left out: none when the request has no body at all,
+/// whatever its content type says; a body sent must still be JSON.
+pub async fn optional_json_body(
+    request: &actix_web::HttpRequest,
+    payload: web::Payload,
+) -> Result<Option<web::BytesMut>, Problem> {
+    let body = crate::web::read_body(request, payload).await?;
+    if body.is_empty() {
+        return Ok(None);
+    }
+    require_json(request)?;
+    Ok(Some(body))
+}
+
+fn require_json(request: &actix_web::HttpRequest) -> Result<(), Problem> {
     use actix_web::HttpMessage;
     let is_json = matches!(request.mime_type(), Ok(Some(m)) if m.essence_str() == "application/json");
     if !is_json {
@@ -194,7 +213,7 @@ pub async fn json_body(request: &actix_web::HttpRequest, payload: web::Payload) 
             "Send the body as application/json",
         ));
     }
-    Ok(crate::web::read_body(request, payload).await?)
+    Ok(())
 }
 
 pub fn overloaded() -> Problem {

@@ -3,7 +3,7 @@
 //! CSV.
 
 use super::openapi::{BAD_TOKEN, NO_TOKEN, OTHER_ORGANISATION, PROBLEM, TOO_LARGE, UNAVAILABLE};
-use super::{json_body, Problem};
+use super::{optional_json_body, Problem};
 use crate::domain::definition::utc;
 use crate::results::published::PublishedResults;
 use crate::web::identity::{actor, Identity};
@@ -14,12 +14,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// What the council decided and why.
-#[derive(Deserialize, ToSchema)]
+/// What the council decided and why, if it has decided: the body may be left out, or be `{}`.
+#[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct PublishRequest {
-    /// Markdown, like a consultation's background; sanitised when shown.
-    outcome: String,
+    /// Markdown, like a consultation's background; sanitised when shown. Left out, the publication keeps the
+    /// latest publication's (none if none was recorded).
+    #[serde(default)]
+    outcome: Option<String>,
 }
 
 /// The publication made.
@@ -42,12 +44,16 @@ const SLUG: &str = "The consultation's slug, e.g. irmp-2027";
     operation_id = "publishResults",
     tag = "officers",
     summary = "Publish a closed consultation's results",
-    description = "Takes a snapshot of the running totals now, with what the council decided and why. Every \
-                   publication is kept; GET …/results/published gives the latest. Responses stored later change \
-                   the published figures only when the results are published again. Recorded in the audit log.",
+    description = "Takes a snapshot of the running totals now. The body is optional: with an `outcome`, the \
+                   snapshot records what the council decided and why; with no body, an empty one or `{}`, it \
+                   keeps the latest publication's outcome, or none (the public page then says the council has \
+                   not yet recorded what it did). Every publication is kept; GET …/results/published gives the \
+                   latest. Responses stored later change the published figures only when the results are \
+                   published again. Recorded in the audit log.",
     security(("bearer" = [])),
     params(("slug" = String, Path, description = SLUG)),
-    request_body = PublishRequest,
+    request_body(content = Option<PublishRequest>, content_type = "application/json",
+                 description = "Optional: what the council decided and why"),
     responses(
         (status = 201, description = "The results are published for the first time", body = PublicationMade),
         (status = 200, description = "The results are published again, as a new publication", body = PublicationMade),
@@ -59,9 +65,10 @@ const SLUG: &str = "The consultation's slug, e.g. irmp-2027";
         (status = 404, description = OTHER_ORGANISATION, body = Problem, content_type = PROBLEM),
         (status = 409, description = "The consultation has not closed", body = Problem, content_type = PROBLEM),
         (status = 413, description = TOO_LARGE, body = Problem, content_type = PROBLEM),
-        (status = 415, description = "The body is not application/json", body = Problem, content_type = PROBLEM),
+        (status = 415, description = "A body was sent that is not application/json", body = Problem,
+         content_type = PROBLEM),
         (status = 422, body = Problem, content_type = PROBLEM,
-         description = "No outcome, or one that is too long (problems names the problem)"),
+         description = "An outcome that is blank or too long (problems names the problem)"),
         (status = 503, description = UNAVAILABLE, body = Problem, content_type = PROBLEM),
     )
 )]
@@ -72,25 +79,37 @@ pub async fn publish(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, Problem> {
-    let body = json_body(&request, payload).await?;
+    let body = optional_json_body(&request, payload).await?;
     let c = state.consultation_for(&who, &slug).await?;
-    let asked: PublishRequest = serde_json::from_slice(&body).map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "/problems/bad-request",
-            "Bad request",
-            format!("The body is not {{\"outcome\": \"…\"}}: {e}"),
-        )
-    })?;
+    let asked = match body {
+        Some(body) => publish_request(&body)?,
+        None => PublishRequest::default(),
+    };
     let actor = actor(&who, &request);
     let mail = state.mail.clone();
-    let made = state.db(move |conn| Ok(workspace::publish_results(conn, &actor, &c, &asked.outcome, &mail)?)).await?;
+    let made = state
+        .db(move |conn| Ok(workspace::publish_results(conn, &actor, &c, asked.outcome.as_deref(), &mail)?))
+        .await?;
     let status = if made.number == 1 { StatusCode::CREATED } else { StatusCode::OK };
     Ok(HttpResponse::build(status).json(PublicationMade {
         publication: made.number,
         published_at: utc::format(made.published_at),
         responses: made.responses,
     }))
+}
+
+/// The body as a publication request: a JSON object (serde would take a list for a struct too).
+fn publish_request(body: &[u8]) -> Result<PublishRequest, Problem> {
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body)
+        .and_then(|object| serde_json::from_value(serde_json::Value::Object(object)))
+        .map_err(|e| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "/problems/bad-request",
+                "Bad request",
+                format!("The body is not {{}} or {{\"outcome\": \"…\"}}: {e}"),
+            )
+        })
 }
 
 #[derive(Deserialize)]
@@ -106,10 +125,11 @@ pub struct Format {
     summary = "The latest published results (open data)",
     description = "The figures of the latest publication, frozen when it was made, in the shape of …/results: \
                    every count under 10 is null (suppressed), and so is a second count wherever the base would \
-                   give a hidden one away. With ?format=csv, the open-data CSV: one row per option (per grid row \
-                   and option for a grid) with the columns consultation, publication, published_at, question_key, \
-                   question, purpose, row_key, row, option_key, option, base, count, percent, ci95_low, \
-                   ci95_high. Published under the Open Government Licence v3.0.",
+                   give a hidden one away (`suppression` says which: `fewer_than_10` or `secondary`). With \
+                   ?format=csv, the open-data CSV: one row per option (per grid row and option for a grid) with \
+                   the columns consultation, publication, published_at, question_key, question, purpose, row_key, \
+                   row, option_key, option, base, count, percent, ci95_low, ci95_high. Published under the Open \
+                   Government Licence v3.0.",
     params(
         ("slug" = String, Path, description = SLUG),
         ("format" = Option<String>, Query, description = "json (the default) or csv"),

@@ -48,7 +48,9 @@ fn viewer(request: &HttpRequest, c: &Consultation) -> crate::auth::Viewer {
     description = "The results as the caller may see them: with an API token, what the consultation's results \
                    visibility policy allows its account's role; without one, what it allows the public. Outside \
                    officers' own views the small counts of respondent-profile and equality-monitoring questions \
-                   are null (suppressed). With `by`, a cross-tab.",
+                   are null (suppressed), and `suppression` says why: `fewer_than_10` (the count is under 10) or \
+                   `secondary` (hidden so that a total cannot give a small count away). With `by`, a cross-tab, \
+                   suppressed the same way outside officers' own views.",
     params(("slug" = String, Path, description = "The consultation's slug, e.g. irmp-2027"), ResultsQuery),
     responses(
         (status = 200, description = "The results (with `by`: their cross-tab)", body = Results),

@@ -73,7 +73,7 @@ async fn publish(posted: Posted, slug: web::Path<String>) -> Result<HttpResponse
     let actor = actor(&desk.identity, &desk.request);
     let c = w.consultation.clone();
     let mail = desk.state.mail.clone();
-    match desk.state.db(move |conn| Ok(workspace::publish_results(conn, &actor, &c, &outcome, &mail))).await? {
+    match desk.state.db(move |conn| Ok(workspace::publish_results(conn, &actor, &c, Some(&outcome), &mail))).await? {
         Ok(_) => Ok(see_other(format!("/consultations/{slug}"))),
         Err(e) => {
             refused(&mut fields, "outcome", e)?;

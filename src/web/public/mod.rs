@@ -106,10 +106,10 @@ async fn show(state: web::Data<AppState>, slug: web::Path<String>, csrf: CsrfTok
             .publications
             .iter()
             .skip(1)
-            .map(|p| serde_json::json!({"at": local(&p.published_at), "outcome_html": markdown(&p.outcome)}))
+            .map(|p| serde_json::json!({"at": local(&p.published_at), "outcome_html": p.outcome.as_deref().map(markdown)}))
             .collect();
         ctx.insert("published_at", &local(&published.published_at));
-        ctx.insert("outcome_html", &markdown(&published.outcome));
+        ctx.insert("outcome_html", &published.outcome.as_deref().map(markdown));
         ctx.insert("earlier", &earlier);
         ctx.insert("dictionary", &crate::results::published::DICTIONARY);
         ctx.insert("published", &published);
