@@ -64,13 +64,6 @@ fn forgot_page(status: StatusCode, csrf: &CsrfToken, email: &str, errors: &Error
     page_for_visitor(csrf, status, "officer/forgot_password.html", ctx)
 }
 
-/// The address of a page reached through a link holds its token: no request from the page (its styles, a link
-/// followed) names that address in a `Referer`, not even to this site (every page is `no-store` already).
-fn no_referrer(mut response: HttpResponse) -> HttpResponse {
-    response.headers_mut().insert(header::REFERRER_POLICY, header::HeaderValue::from_static("no-referrer"));
-    response
-}
-
 async fn request_reset(
     request: HttpRequest,
     state: web::Data<AppState>,
@@ -142,7 +135,7 @@ fn refused(purpose: Purpose, why: LinkRefused) -> HttpResponse {
     let mut ctx = tera::Context::new();
     ctx.insert("heading", heading);
     ctx.insert("detail", &detail);
-    no_referrer(page_with_status(status, "public/error.html", ctx))
+    page_with_status(status, "public/error.html", ctx)
 }
 
 /// The form to set a password through a link, blank or with errors (422).
@@ -157,7 +150,7 @@ fn password_page(purpose: Purpose, csrf: &CsrfToken, token: &str, errors: &Error
     ctx.insert("heading", heading);
     errors.show(&mut ctx, FIELDS);
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    no_referrer(page_for_visitor(csrf, status, "officer/set_password.html", ctx))
+    page_for_visitor(csrf, status, "officer/set_password.html", ctx)
 }
 
 async fn show_link(
