@@ -309,7 +309,7 @@ pub fn set_password_by_link(
     })
 }
 
-/// Someone asked for a password reset for `email` from `address`: in one transaction whether or not the account
+/// Someone asked for a password reset for `email` from the client address `client`: in one transaction whether or not the account
 /// exists, so that the answer (and its time) says nothing about it. The request is counted against `keys`
 /// (the throttle), then a known, enabled account is sent `link`; either way the request is audited, naming the
 /// account only when there is one. Returns how long the keys are blocked for, when they are: then nothing is
@@ -318,7 +318,7 @@ pub fn request_reset(
     conn: &mut DbConnection,
     keys: &[(Scope, String)],
     email: &str,
-    address: String,
+    client: String,
     link: &Link,
 ) -> QueryResult<Result<(), chrono::Duration>> {
     db::write(conn, |conn| {
@@ -334,18 +334,18 @@ pub fn request_reset(
         match user::find_by_email(conn, email)?.filter(|u| !u.disabled) {
             Some(found) => {
                 send_link(conn, &found, Purpose::Reset, link, json!({}))?;
-                audit::record(conn, &self::actor(&found, Some(address)), user_entry(action, &found, json!({})))?;
+                audit::record(conn, &self::actor(&found, Some(client)), user_entry(action, &found, json!({})))?;
             }
             None => {
-                // An unknown account: recorded without the address typed, which may be anyone's (or a password).
-                let nobody = Actor { user_id: None, name: "unknown account".into(), address: Some(address) };
+                // No enabled account: recorded without the address typed, which may be anyone's (or a password).
+                let nobody = Actor { user_id: None, name: "unknown account".into(), address: Some(client) };
                 let entry = Entry {
                     action,
                     object_type: "user",
                     object_id: String::new(),
                     organisation_id: None,
                     consultation_id: None,
-                    detail: json!({"known": false}),
+                    detail: json!({"enabled_account": false}),
                 };
                 audit::record(conn, &nobody, entry)?;
             }

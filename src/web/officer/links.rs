@@ -61,13 +61,7 @@ fn forgot_page(status: StatusCode, csrf: &CsrfToken, email: &str, errors: &Error
     ctx.insert("email", email);
     ctx.insert("sent", &sent);
     errors.show(&mut ctx, &["email"]);
-    no_store(page_for_visitor(csrf, status, "officer/forgot_password.html", ctx))
-}
-
-/// Pages holding a link's token, or answering about an account, are not kept by the browser or a proxy.
-fn no_store(mut response: HttpResponse) -> HttpResponse {
-    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-    response
+    page_for_visitor(csrf, status, "officer/forgot_password.html", ctx)
 }
 
 async fn request_reset(
@@ -141,7 +135,7 @@ fn refused(purpose: Purpose, why: LinkRefused) -> HttpResponse {
     let mut ctx = tera::Context::new();
     ctx.insert("heading", heading);
     ctx.insert("detail", &detail);
-    no_store(page_with_status(status, "public/error.html", ctx))
+    page_with_status(status, "public/error.html", ctx)
 }
 
 /// The form to set a password through a link, blank or with errors (422).
@@ -156,7 +150,7 @@ fn password_page(purpose: Purpose, csrf: &CsrfToken, token: &str, errors: &Error
     ctx.insert("heading", heading);
     errors.show(&mut ctx, FIELDS);
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    no_store(page_for_visitor(csrf, status, "officer/set_password.html", ctx))
+    page_for_visitor(csrf, status, "officer/set_password.html", ctx)
 }
 
 async fn show_link(
