@@ -142,8 +142,14 @@ fn load_absent(pool: &Pool, zone: chrono_tz::Tz) -> anyhow::Result<Loaded> {
             let c = consultation::find(&mut conn, id)?;
             // A demo consultation just loaded has nobody waiting for its results: no email, no link is made.
             let mail = crate::email::Mail::new("", crate::email::Wake::default());
-            crate::workspace::publish_results(&mut conn, &models::audit::Actor::command_line(), &c, Some(outcome), &mail)
-                .map_err(|e| anyhow::anyhow!("the closed demo's results are not published: {e}"))?;
+            crate::workspace::publish_results(
+                &mut conn,
+                &models::audit::Actor::command_line(),
+                &c,
+                Some(outcome),
+                &mail,
+            )
+            .map_err(|e| anyhow::anyhow!("the closed demo's results are not published: {e}"))?;
         }
         loaded.push((slug, true));
     }

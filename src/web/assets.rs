@@ -58,10 +58,10 @@ pub fn templates(theme_dir: Option<&Path>) -> anyhow::Result<Vec<TemplateSource>
     Ok(all)
 }
 
-/// Only `.html` files are templates, and `.txt` ones (the plain text of emails, which tera does not
-/// autoescape): a README or an editor's backup file beside them is not.
+/// Only `.html` files are templates, and the `.txt` ones of emails (their plain text, which tera does not
+/// autoescape): a README, notes or an editor's backup file beside them is not.
 fn is_template(name: &str) -> bool {
-    name.ends_with(".html") || name.ends_with(".txt")
+    name.ends_with(".html") || (name.starts_with("email/") && name.ends_with(".txt"))
 }
 
 /// One static file ready to send; cloning it shares the content.
@@ -196,7 +196,8 @@ mod tests {
         assert_eq!(privacy.text, "our own");
         assert!(privacy.file.is_some());
         assert!(all.iter().any(|t| t.name == "public/error.html" && t.file.is_none()));
-        assert!(!all.iter().any(|t| t.name.ends_with(".txt")));
+        assert!(!all.iter().any(|t| t.name == "public/notes.txt"));
+        assert!(all.iter().any(|t| t.name == "email/password_reset.txt"), "an email's plain text is one");
 
         let files = StaticFiles::load(Some(theme.path())).unwrap();
         let logo = files.get("images/logo.svg").expect("the theme's logo");

@@ -2,9 +2,9 @@
 //! and the accessibility statement and privacy notice.
 
 pub mod journey;
+pub mod notify;
 pub mod respondents;
 pub mod save;
-pub mod notify;
 
 use crate::auth::Viewer;
 use crate::models::{consultation, consultation::Consultation, now, version::Loaded};
