@@ -18,6 +18,7 @@ mod instances;
 mod journey;
 mod openapi;
 mod published;
+mod residents;
 mod routes;
 mod sink;
 mod smoke;
