@@ -465,3 +465,33 @@ async fn exports_show_neither_addresses_nor_their_hashes() {
         assert!(text.contains("Keep the garden waste"), "{format}: {text}");
     }
 }
+
+#[tokio::test]
+async fn a_confirmation_link_is_built_from_the_configured_address_whatever_the_host_header() {
+    let sink = SmtpSink::start();
+    let url = sink.url();
+    let app = spawn_app_with(|s| {
+        s.email.smtp_url = url;
+        s.email.base_url = "https://consult.example".into();
+    })
+    .await;
+    app.create_consultation(SLUG, "open", questions()).await;
+    once_on(&app).await;
+    let browser = app.browser();
+    let start = format!("/consultations/{SLUG}/respond");
+    let csrf = browser.get(&start).await.csrf();
+    let asked = browser
+        .client
+        .post(browser.url(&start))
+        .header("Host", "evil.example")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("_csrf={csrf}&email=gus%40example.org"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 303);
+    let message = sink.wait_to("gus@example.org", WAIT).await.expect("the link arrives");
+    let link = message.link("https://consult.example/consultations/bins/confirm/").expect("a link to the real site");
+    assert!(!message.text().contains("evil.example"), "{}", message.text());
+    assert!(haveyoursay::auth::secret::looks_like_link_token(link.rsplit('/').next().unwrap()));
+}

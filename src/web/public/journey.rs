@@ -23,7 +23,7 @@ use crate::web::routes::{Access, Router};
 use crate::web::{form, AppState};
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -95,7 +95,6 @@ async fn start(
     state: web::Data<AppState>,
     slug: web::Path<String>,
     request: HttpRequest,
-    csrf: CsrfToken,
 ) -> Result<HttpResponse, AppError> {
     let ctx = load(&state, &slug, &request).await?;
     let c = &ctx.consultation;
@@ -103,6 +102,8 @@ async fn start(
         return Ok(not_open(&state, c, &ctx.version, StatusCode::OK));
     }
     if !ctx.confirmed() {
+        // Only this page has a form here: a plain start sets no cookie at all.
+        let csrf = CsrfToken::extract(&request).await?;
         return Ok(ask_address(&state, c, &ctx.version, &csrf.0, "", StatusCode::OK));
     }
     let progress = match &ctx.journey {
