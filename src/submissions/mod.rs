@@ -504,6 +504,77 @@ mod tests {
         assert_eq!(crate::models::response::count(&mut pool.get().unwrap(), a).unwrap(), 2);
     }
 
+    /// A submission that asks for a receipt to `to`.
+    fn with_receipt(mut s: Submission, to: &str) -> Submission {
+        s.receipt = Some(Receipt { to: to.to_string(), answers: serde_json::json!([]) });
+        s
+    }
+
+    fn outbox_rows(pool: &Pool) -> Vec<crate::models::outbox::Message> {
+        use crate::db::schema::outbox;
+        outbox::table.select(crate::models::outbox::Message::as_select()).load(&mut pool.get().unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_enqueues_no_receipt_and_a_stored_response_enqueues_one() {
+        let (_dir, pool) = pool();
+        let (a, live) = open_consultation(&pool, "a", "colour");
+        let submitter = Submitter::start(pool.clone(), test_options(1, 100));
+        let outcomes = in_one_batch(
+            &pool,
+            &submitter,
+            submission(a, &live, "first", "blue"),
+            vec![
+                with_receipt(submission(a, &live, "good", "green"), "ann@example.org"),
+                with_receipt(submission(999, &live, "orphan", "grey"), "bob@example.org"),
+            ],
+        )
+        .await;
+        assert!(outcomes.iter().all(|o| matches!(o, Err(SubmitError::Storage(_)))), "{outcomes:?}");
+        assert!(outbox_rows(&pool).is_empty(), "a receipt exists only with its response");
+        let stored = submitter.submit(with_receipt(submission(a, &live, "good", "green"), "ann@example.org")).await;
+        let Ok(Outcome::Created { reference }) = stored else { panic!("{stored:?}") };
+        let replayed = submitter.submit(with_receipt(submission(a, &live, "good", "green"), "ann@example.org")).await;
+        assert!(matches!(replayed, Ok(Outcome::Replayed { .. })), "{replayed:?}");
+        let rows = outbox_rows(&pool);
+        assert_eq!(rows.len(), 1, "one receipt, not one per replay");
+        assert_eq!(rows[0].dedup_key, receipt_key(a, &reference));
+        assert_eq!(rows[0].recipient.as_deref(), Some("ann@example.org"));
+        assert_eq!(rows[0].kind, "receipt");
+        let payload: serde_json::Value = serde_json::from_str(&rows[0].payload).unwrap();
+        assert_eq!(payload["reference"], reference.as_str());
+    }
+
+    #[tokio::test]
+    async fn a_second_response_from_one_respondent_in_the_same_batch_is_refused_alone() {
+        let (_dir, pool) = pool();
+        let (a, live) = open_consultation(&pool, "a", "colour");
+        let submitter = Submitter::start(pool.clone(), test_options(1, 100));
+        let from = |key: &str, text: &str, who: &str| {
+            let mut s = submission(a, &live, key, text);
+            s.respondent = Some(who.to_string());
+            s
+        };
+        let outcomes = in_one_batch(
+            &pool,
+            &submitter,
+            submission(a, &live, "first", "blue"),
+            vec![from("j1", "red", "hash-1"), from("j2", "green", "hash-1"), from("j3", "grey", "hash-2")],
+        )
+        .await;
+        assert!(matches!(outcomes[0], Ok(Outcome::Created { .. })), "{outcomes:?}");
+        assert!(matches!(outcomes[1], Ok(Outcome::AlreadyResponded)), "{outcomes:?}");
+        assert!(matches!(outcomes[2], Ok(Outcome::Created { .. })), "{outcomes:?}");
+        let mut conn = pool.get().unwrap();
+        assert!(stored(&mut conn, a, "j2").is_empty());
+        assert_eq!(crate::models::response::count(&mut conn, a).unwrap(), 3);
+        assert_eq!(totals::responses(&mut conn, a).unwrap(), 3, "the refused one is not counted");
+        drop(conn);
+        // Later, in a batch of its own, the same respondent again.
+        let again = submitter.submit(from("j4", "pink", "hash-2")).await;
+        assert!(matches!(again, Ok(Outcome::AlreadyResponded)), "{again:?}");
+    }
+
     #[tokio::test]
     async fn a_panicking_batch_fails_alone_and_the_writer_carries_on() {
         let (_dir, pool) = pool();

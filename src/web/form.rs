@@ -76,6 +76,11 @@ async fn read_upload_whole(
 }
 
 /// Parses an `application/x-www-form-urlencoded` body into every value of every field.
+/// A field's first value, trimmed ("" when absent).
+pub fn value(form: &Form, name: &str) -> String {
+    form.get(name).and_then(|v| v.first()).map(|v| v.trim().to_string()).unwrap_or_default()
+}
+
 pub fn parse(body: &[u8]) -> Result<Form, AppError> {
     let mut form = Form::new();
     for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {

@@ -21,6 +21,7 @@ mod officer_links;
 mod openapi;
 mod published;
 mod recount;
+mod residents;
 mod routes;
 mod save;
 mod sink;

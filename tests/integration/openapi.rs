@@ -878,6 +878,16 @@ async fn every_documented_operation_answers_as_documented() {
     c.exchange(submit, 422, post("openapi-1", None, json_type, other).await).await;
     let invalid = br#"{"answers": {"support_closer_working": "not_an_option"}}"#.to_vec();
     c.exchange(submit, 422, post("openapi-2", None, json_type, invalid).await).await;
+    // A receipt asked for, to an address and to something that is not one.
+    let mut with_email = valid_body(&questionnaires[0], 5);
+    with_email["email"] = json!("receipt@example.org");
+    c.request_body(submit, &with_email);
+    let with_email_bytes = serde_json::to_vec(&with_email).unwrap();
+    c.exchange(submit, 201, post("openapi-email-1", None, json_type, with_email_bytes).await).await;
+    with_email["email"] = json!("not an address");
+    let bad_email = serde_json::to_vec(&with_email).unwrap();
+    let problem = c.exchange(submit, 422, post("openapi-email-2", None, json_type, bad_email).await).await;
+    assert_eq!(problem["errors"][0]["question"], "email", "{problem}");
     c.exchange(submit, 400, post_response(&app, IRMP, None, None, json_type, bytes.clone()).await).await;
     let malformed = br#"{"answers": {"#.to_vec();
     c.exchange(submit, 400, post("openapi-3", None, json_type, malformed).await).await;
@@ -1106,6 +1116,15 @@ async fn every_documented_operation_answers_as_documented() {
     let scheduled =
         c.exchange(patch, 200, send(&app, Method::PATCH, path, Some(&admin), json_body(&public)).await).await;
     assert_eq!(scheduled["status"], "open");
+    // Each person responding once: the anonymous API is refused.
+    let once = json!({"one_response_per_person": true, "retention_days": 30});
+    c.request_body(patch, &once);
+    let rules = c.exchange(patch, 200, send(&app, Method::PATCH, path, Some(&officer), json_body(&once)).await).await;
+    assert_eq!((rules["one_response_per_person"].clone(), rules["retention_days"].clone()), (json!(true), json!(30)));
+    let anonymous = br#"{"answers": {}}"#.to_vec();
+    let refused = post_response(&app, "openapi-draft", Some("openapi-once"), None, json_type, anonymous).await;
+    let problem = c.exchange(submit, 409, refused).await;
+    assert_eq!(problem["type"], "/problems/confirmed-respondents-only", "{problem}");
 
     // Every documented status of every operation was produced, but those that cannot be (see NOT_PRODUCED).
     let mut documented = BTreeSet::new();

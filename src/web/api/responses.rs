@@ -37,7 +37,7 @@ pub struct ResponseBody {
     /// Where to send a receipt with the reference and a copy of the answers. Kept only until the receipt is
     /// sent; never part of the stored response.
     #[serde(default)]
-    #[schema(format = Email, max_length = 254, example = "name@example.com")]
+    #[schema(max_length = 254)]
     email: Option<String>,
 }
 

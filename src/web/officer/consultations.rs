@@ -526,7 +526,12 @@ async fn schedule_save(
     if Visibility::from_input(&visibility).is_none() {
         fields.error("visibility", "Select who can see the results");
     }
-    let retention_days = fields.value("retention_days").parse::<i32>().ok().filter(|d| RETENTION_DAYS.contains(d));
+    // A form sent without the field (one shown before it existed) keeps the period; one sent blank or wrong is
+    // refused.
+    let retention_days = match fields.values("retention_days").is_empty() {
+        true => Some(w.consultation.retention_days),
+        false => fields.value("retention_days").parse::<i32>().ok().filter(|d| RETENTION_DAYS.contains(d)),
+    };
     if retention_days.is_none() {
         fields.error("retention_days", workspace::retention_problem());
     }

@@ -16,14 +16,14 @@ use crate::models::{consultation::Consultation, journey, now, response, version:
 use crate::submissions::{JourneySave, Outcome, Receipt, Submission};
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
-use crate::web::public::respondents::{already_responded, ask_address, NOT_AN_ADDRESS};
+use crate::web::public::respondents::{address_field, already_responded, ask_address};
 use crate::web::questions::{error_links, view, QuestionView};
 use crate::web::render::{markdown, page, page_with_status};
 use crate::web::routes::{Access, Router};
 use crate::web::{form, AppState};
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -95,7 +95,6 @@ async fn start(
     state: web::Data<AppState>,
     slug: web::Path<String>,
     request: HttpRequest,
-    csrf: CsrfToken,
 ) -> Result<HttpResponse, AppError> {
     let ctx = load(&state, &slug, &request).await?;
     let c = &ctx.consultation;
@@ -103,6 +102,8 @@ async fn start(
         return Ok(not_open(&state, c, &ctx.version, StatusCode::OK));
     }
     if !ctx.confirmed() {
+        // Only this page has a form here: a plain start sets no cookie at all.
+        let csrf = CsrfToken::extract(&request).await?;
         return Ok(ask_address(&state, c, &ctx.version, &csrf.0, "", StatusCode::OK));
     }
     let progress = match &ctx.journey {
@@ -405,7 +406,6 @@ fn render_check(ctx: &Context, progress: &Progress, csrf: &str, email: &str, sta
     let q = ctx.questionnaire();
     let slug = &ctx.consultation.slug;
     let back = progress.previous(q, &Page::Check).map(|key| page_url(slug, &Page::Questions(key)));
-    let error = (status == StatusCode::UNPROCESSABLE_ENTITY).then_some(NOT_AN_ADDRESS);
     let mut tctx = tera::Context::new();
     tctx.insert("consultation_title", ctx.version.content.title.as_str());
     tctx.insert("slug", slug);
@@ -413,9 +413,7 @@ fn render_check(ctx: &Context, progress: &Progress, csrf: &str, email: &str, sta
     tctx.insert("back", &back);
     tctx.insert("csrf", csrf);
     tctx.insert("receipt", &true);
-    tctx.insert("email", email);
-    tctx.insert("email_error", &error);
-    tctx.insert("errors", &error.map(|message| vec![serde_json::json!({ "target": "email", "message": message })]));
+    address_field(&mut tctx, email, status);
     page_with_status(status, "public/check.html", tctx)
 }
 
@@ -438,16 +436,10 @@ async fn submit(
     if !progress.may_visit(q, &Page::Check) || !complete(q, &progress.answers) {
         return Ok(see_other(page_url(&slug, &progress.next(q))));
     }
-    let field = |name: &str| form.get(name).and_then(|v| v.first()).map(|v| v.trim().to_string()).unwrap_or_default();
-    let email = field("email");
+    let email = form::value(&form, "email");
     if !email.is_empty() && !is_address(&email) {
-        return Ok(render_check(
-            &ctx,
-            &progress,
-            &field(crate::web::csrf::FIELD),
-            &email,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ));
+        let csrf = form::value(&form, crate::web::csrf::FIELD);
+        return Ok(render_check(&ctx, &progress, &csrf, &email, StatusCode::UNPROCESSABLE_ENTITY));
     }
     let receipt = (!email.is_empty()).then(|| Receipt { to: email, answers: receipt_copy(q, &progress.answers) });
     let submission = Submission {

@@ -39,14 +39,20 @@ pub fn ask_address(
     email: &str,
     status: StatusCode,
 ) -> HttpResponse {
-    let error = (status == StatusCode::UNPROCESSABLE_ENTITY).then_some(NOT_AN_ADDRESS);
     let mut ctx = tera::Context::new();
     ctx.insert("consultation", &live_card(state, c, live));
     ctx.insert("csrf", csrf);
-    ctx.insert("email", email);
-    ctx.insert("error", &error);
-    ctx.insert("errors", &error.map(|message| vec![serde_json::json!({ "target": "email", "message": message })]));
+    address_field(&mut ctx, email, status);
     page_with_status(status, "public/confirm_email.html", ctx)
+}
+
+/// An email field's value and, when the page is shown again because it is not an address (422), its error and
+/// the error summary: `email`, `email_error` and `errors` for the template. The field's id is `email`.
+pub fn address_field(ctx: &mut tera::Context, email: &str, status: StatusCode) {
+    let error = (status == StatusCode::UNPROCESSABLE_ENTITY).then_some(NOT_AN_ADDRESS);
+    ctx.insert("email", email);
+    ctx.insert("email_error", &error);
+    ctx.insert("errors", &error.map(|message| vec![serde_json::json!({ "target": "email", "message": message })]));
 }
 
 /// The page saying a second response from one address is refused.
@@ -87,10 +93,9 @@ async fn send_link(
         Ok(found) => found,
         Err(elsewhere) => return Ok(elsewhere),
     };
-    let field = |name: &str| form.get(name).and_then(|v| v.first()).map(|v| v.trim().to_string()).unwrap_or_default();
-    let email = field("email");
+    let email = form::value(&form, "email");
     if !is_address(&email) {
-        let csrf = field(crate::web::csrf::FIELD);
+        let csrf = form::value(&form, crate::web::csrf::FIELD);
         return Ok(ask_address(&state, &c, &live, &csrf, &email, StatusCode::UNPROCESSABLE_ENTITY));
     }
     let at = now();
