@@ -32,7 +32,11 @@ fn kind_of(method: &Method, path: &str) -> Option<Kind> {
     if path.starts_with("/api/") {
         (method == Method::POST && rest == "responses").then_some(Kind::Submission)
     } else {
-        (rest == "respond" || rest.starts_with("respond/")).then_some(Kind::Journey)
+        // Saving for later and its links are pages of the journey too (and each save sends an email).
+        let journey = ["respond", "save", "return", "saved"]
+            .iter()
+            .any(|part| rest == *part || rest.strip_prefix(part).is_some_and(|r| r.starts_with('/')));
+        journey.then_some(Kind::Journey)
     }
 }
 
@@ -182,5 +186,9 @@ mod tests {
         assert_eq!(kind_of(&Method::POST, "/consultations/irmp/respond/check"), Some(Kind::Journey));
         assert_eq!(kind_of(&Method::GET, "/consultations/irmp"), None);
         assert_eq!(kind_of(&Method::GET, "/consultations/irmp/results"), None);
+        assert_eq!(kind_of(&Method::POST, "/consultations/irmp/save"), Some(Kind::Journey));
+        assert_eq!(kind_of(&Method::GET, "/consultations/irmp/return/abc"), Some(Kind::Journey));
+        assert_eq!(kind_of(&Method::POST, "/consultations/irmp/saved/delete"), Some(Kind::Journey));
+        assert_eq!(kind_of(&Method::GET, "/consultations/irmp/saved-answers"), None);
     }
 }
