@@ -220,4 +220,22 @@ mod tests {
         p.record(&q, &all[0], agree);
         assert!(!p.answers.contains_key("why_not"));
     }
+
+    #[test]
+    fn a_page_kept_for_later_opens_again_unless_it_was_finished_and_still_is() {
+        let q = sample();
+        let all = pages(&q);
+        let mut support = Answers::new();
+        support.insert("support".into(), answer(Value::Choice("disagree".into())));
+        let mut p = Progress::default();
+        p.keep(&q, &all[0], support.clone(), true);
+        assert_eq!(p.answers.len(), 1, "the answers are kept");
+        assert_eq!(p.next(&q), Page::Questions("views".into()), "the page is not finished by saving");
+
+        p.record(&q, &all[0], support.clone());
+        p.keep(&q, &all[0], support.clone(), true);
+        assert_eq!(p.next(&q), Page::Questions("views-2".into()), "a finished page stays finished");
+        p.keep(&q, &all[0], Answers::new(), false);
+        assert_eq!(p.next(&q), Page::Questions("views".into()), "a page with a problem is unfinished again");
+    }
 }

@@ -32,9 +32,13 @@ fn kind_of(method: &Method, path: &str) -> Option<Kind> {
     if path.starts_with("/api/") {
         (method == Method::POST && rest == "responses").then_some(Kind::Submission)
     } else {
-        // Asking to be told of results sends an email: counted like a journey page, so nobody floods an inbox.
+        // Saving for later and its links are pages of the journey too (and each save sends an email); asking to
+        // be told of results sends one too: counted alike, so nobody floods an inbox.
+        let journey = ["respond", "save", "return", "saved"]
+            .iter()
+            .any(|part| rest == *part || rest.strip_prefix(part).is_some_and(|r| r.starts_with('/')));
         let asks = method == Method::POST && rest == "notify";
-        (rest == "respond" || rest.starts_with("respond/") || asks).then_some(Kind::Journey)
+        (journey || asks).then_some(Kind::Journey)
     }
 }
 
@@ -186,5 +190,9 @@ mod tests {
         assert_eq!(kind_of(&Method::GET, "/consultations/irmp/results"), None);
         assert_eq!(kind_of(&Method::POST, "/consultations/irmp/notify"), Some(Kind::Journey));
         assert_eq!(kind_of(&Method::GET, "/consultations/irmp/notify"), None);
+        assert_eq!(kind_of(&Method::POST, "/consultations/irmp/save"), Some(Kind::Journey));
+        assert_eq!(kind_of(&Method::GET, "/consultations/irmp/return/abc"), Some(Kind::Journey));
+        assert_eq!(kind_of(&Method::POST, "/consultations/irmp/saved/delete"), Some(Kind::Journey));
+        assert_eq!(kind_of(&Method::GET, "/consultations/irmp/saved-answers"), None);
     }
 }

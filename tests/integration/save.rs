@@ -101,6 +101,19 @@ async fn link_count(app: &TestApp) -> i64 {
     app.db(|conn| return_links::table.count().get_result(conn).unwrap()).await
 }
 
+/// Waits until the worker has recorded every message as sent (it does so just after the relay accepted it).
+async fn sent_for_good(app: &TestApp) {
+    for _ in 0..100 {
+        let waiting: i64 =
+            app.db(|conn| outbox::table.filter(outbox::sent_at.is_null()).count().get_result(conn).unwrap()).await;
+        if waiting == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("a message was not recorded as sent");
+}
+
 /// Every stored row of the tables a saved journey touches, as text, to search for what must not be there.
 async fn stored_text(app: &TestApp) -> String {
     app.db(|conn| {
@@ -150,7 +163,9 @@ async fn a_link_saved_on_a_middle_page_restores_the_answers_in_another_browser_a
     assert_ne!(Some(token.clone()), ann.cookie("hys_journey"), "the link is not the journey cookie");
     assert!(message.header("Subject").unwrap().starts_with("Your saved answers to "), "{}", message.raw);
     assert!(message.text().contains(&format!("{link}/delete")), "the email offers deletion: {}", message.text());
-    // Stored only as its digest; the journey is kept until the link expires, not the usual days.
+    // Stored only as its digest (the message itself carries the link until it is sent, then is erased); the
+    // journey is kept until the link expires, not the usual days.
+    sent_for_good(&app).await;
     let stored = stored_text(&app).await;
     assert!(!stored.contains(&token), "the token is stored in clear: {stored}");
     assert!(stored.contains(&haveyoursay::auth::secret::digest(&token)));

@@ -155,6 +155,7 @@ async fn send(
         created_at: now(),
         expires_at: link_expiry(&ctx, j),
     };
+    let kept = link.expires_at.max(j.expires_at);
     let path = return_path(&slug, &token);
     let payload = serde_json::json!({
         "link": state.mail.link(&path),
@@ -179,7 +180,10 @@ async fn send(
         })
         .await?;
     state.mail.wake.wake();
-    Ok(see_other(format!("/consultations/{slug}/save/sent")))
+    let mut response = see_other(format!("/consultations/{slug}/save/sent"));
+    // This browser keeps the journey as long as the link does, too.
+    cookie_until(&state, &mut response, &slug, j, kept)?;
+    Ok(response)
 }
 
 /// "Check your email".
@@ -284,9 +288,20 @@ async fn restore(state: web::Data<AppState>, path: web::Path<(String, String)>) 
     let version = state.version(j.version_id).await?;
     let next = j.progress().next(&version.content.questionnaire);
     let mut response = see_other(page_url(&slug, &next));
-    let left = (j.expires_at - now()).num_seconds().max(0);
-    set_cookie(&state, &mut response, &slug, j.token, time::Duration::seconds(left))?;
+    cookie_until(&state, &mut response, &slug, &j, j.expires_at)?;
     Ok(response)
+}
+
+/// The journey's cookie, until `until` (when the journey's link expires).
+fn cookie_until(
+    state: &AppState,
+    response: &mut HttpResponse,
+    slug: &str,
+    j: &journey::Journey,
+    until: NaiveDateTime,
+) -> Result<(), AppError> {
+    let left = (until - now()).num_seconds().max(0);
+    set_cookie(state, response, slug, j.token.clone(), time::Duration::seconds(left))
 }
 
 /// The confirmation page before deleting, posting to `action`.
