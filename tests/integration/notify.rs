@@ -374,3 +374,33 @@ async fn held(app: &TestApp, id: i64) -> (i64, i64, i64, i64) {
     })
     .await
 }
+
+#[tokio::test]
+async fn the_emailed_links_are_built_from_the_configured_address_whatever_host_the_request_names() {
+    let sink = SmtpSink::start();
+    let url = sink.url();
+    let app = spawn_app_with(|s| {
+        s.email.smtp_url = url;
+        s.email.base_url = "https://consult.example".into();
+    })
+    .await;
+    app.create_consultation(SLUG, "open", questionnaire()).await;
+    let page = format!("/consultations/{SLUG}/notify");
+    let form = app.client.get(app.url(&page)).header("Host", "evil.example").send().await.unwrap();
+    let cookie = form.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let csrf = crate::helpers::page(form).await.csrf();
+    let asked = app
+        .client
+        .post(app.url(&page))
+        .header("Host", "evil.example")
+        .header("Cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("_csrf={csrf}&email=hal%40example.org"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 303);
+    let mail = sink.wait_to("hal@example.org", WAIT).await.expect("a confirmation email");
+    assert!(mail.link(&format!("https://consult.example/consultations/{SLUG}/notify/")).is_some(), "{}", mail.text());
+    assert!(!mail.text().contains("evil.example"));
+}
