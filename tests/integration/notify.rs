@@ -253,6 +253,12 @@ async fn a_blank_or_invalid_address_shows_the_error_on_its_own_page_and_stores_n
     let queued = app.db(|conn| outbox::table.count().get_result::<i64>(conn).unwrap()).await;
     assert_eq!((stored, queued), (0, 0));
     assert!(sink.messages().is_empty());
+    // Offered on an open or closed consultation's page, not before it opens.
+    app.create_consultation("closed-one", "closed", questionnaire()).await;
+    app.create_consultation("later-one", "scheduled", questionnaire()).await;
+    assert!(app.get("/consultations/closed-one").await.body.contains("action=\"/consultations/closed-one/notify\""));
+    assert!(!app.get("/consultations/later-one").await.body.contains("/notify\""));
+    assert_eq!(app.get("/consultations/later-one/notify").await.status, 303);
     // A consultation not found, or with the link's token mistyped: 404.
     assert_eq!(app.get("/consultations/no-such/notify").await.status, 404);
     assert_eq!(app.get(&format!("/consultations/{SLUG}/notify/xyz")).await.status, 404);
