@@ -74,20 +74,15 @@ pub fn find(conn: &mut DbConnection, c: &Consultation, token: &str) -> QueryResu
     subscription::find(conn, c.id, &digest(token))
 }
 
-/// Confirms the request a link names; None when the link is unknown, else whether this confirmed it (false:
-/// it was confirmed already, or is over).
-pub fn confirm(
-    conn: &mut DbConnection,
-    c: &Consultation,
-    token: &str,
-    now: NaiveDateTime,
-) -> QueryResult<Option<bool>> {
+/// Confirms the request a link names (confirming twice changes nothing); false when the link is unknown.
+pub fn confirm(conn: &mut DbConnection, c: &Consultation, token: &str, now: NaiveDateTime) -> QueryResult<bool> {
     let hash = digest(token);
     db::write(conn, |conn| {
         if subscription::find(conn, c.id, &hash)?.is_none() {
-            return Ok(None);
+            return Ok(false);
         }
-        subscription::confirm(conn, &hash, now).map(Some)
+        subscription::confirm(conn, &hash, now)?;
+        Ok(true)
     })
 }
 

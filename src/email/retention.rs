@@ -45,9 +45,7 @@ pub fn erase_expired(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult
     let mut erased = Erased::default();
     for id in past_retention(conn, now)? {
         let one = db::write(conn, |conn| erase_consultation(conn, id))?;
-        if !one.is_empty() {
-            erased.consultations += 1;
-        }
+        erased.consultations += one.consultations;
         erased.addresses += one.addresses;
         erased.messages += one.messages;
         erased.links += one.links;
@@ -56,12 +54,15 @@ pub fn erase_expired(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult
     Ok(erased)
 }
 
+/// Erases what one consultation holds; it counts as a consultation erased only when it held something.
 fn erase_consultation(conn: &mut DbConnection, id: i64) -> QueryResult<Erased> {
-    Ok(Erased {
-        consultations: 1,
+    let mut one = Erased {
+        consultations: 0,
         addresses: subscription::erase_addresses(conn, id)?,
         messages: outbox::erase(conn, id, None)?,
         links: diesel::delete(return_links::table.filter(return_links::consultation_id.eq(id))).execute(conn)?,
         respondents: diesel::delete(respondents::table.filter(respondents::consultation_id.eq(id))).execute(conn)?,
-    })
+    };
+    one.consultations = usize::from(!one.is_empty());
+    Ok(one)
 }

@@ -5,7 +5,7 @@
 //! cookie, no CSRF token) unsubscribes. The retention rule erases the addresses a consultation holds and keeps
 //! every answer.
 
-use crate::helpers::{spawn_app_with, Browser, TestApp};
+use crate::helpers::{spawn_app_with, spawn_instances_with, Browser, TestApp};
 use crate::sink::{Received, SmtpSink};
 use diesel::prelude::*;
 use haveyoursay::db::schema::{consultations, outbox, respondents, results_snapshots, return_links, subscriptions};
@@ -45,8 +45,8 @@ async fn ask(browser: &Browser, address: &str) {
     assert!(sent.body.contains("Check your email"), "{}", sent.body);
 }
 
-/// The confirmation link the latest email to `address` carries.
-async fn confirmation_link(app: &TestApp, sink: &SmtpSink, address: &str, count: usize) -> String {
+/// The confirmation link (its path) the latest email to `address` carries, once `count` have arrived.
+async fn confirmation_link(sink: &SmtpSink, address: &str, count: usize) -> String {
     let deadline = tokio::time::Instant::now() + WAIT;
     while sink.to(address).len() < count && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -54,8 +54,7 @@ async fn confirmation_link(app: &TestApp, sink: &SmtpSink, address: &str, count:
     let mail = sink.to(address).pop().expect("a confirmation email");
     assert!(mail.header("Subject").unwrap().starts_with("Confirm you want an email"), "{}", mail.raw);
     assert!(mail.header("List-Unsubscribe").is_none(), "a confirmation is no mailing");
-    let link = mail.link(&format!("{}/consultations/{SLUG}/notify/", app.address)).expect("a confirmation link");
-    link.strip_prefix(&app.address).unwrap().to_string()
+    mail.link(&format!("/consultations/{SLUG}/notify/")).expect("a confirmation link")
 }
 
 /// Opens the confirmation link (which changes nothing by itself) and selects "Confirm".
@@ -115,7 +114,7 @@ async fn a_confirmed_subscriber_gets_one_results_email_and_unsubscribes_in_one_c
     let (app, sink, token) = app_with_sink().await;
     let ann = app.browser();
     ask(&ann, "Ann@Example.org").await;
-    let link = confirmation_link(&app, &sink, "ann@example.org", 1).await;
+    let link = confirmation_link(&sink, "ann@example.org", 1).await;
     confirm(&ann, &link).await;
     // Confirming again is said kindly, and changes nothing.
     let csrf = ann.get(&format!("/consultations/{SLUG}")).await.csrf();
@@ -124,7 +123,7 @@ async fn a_confirmed_subscriber_gets_one_results_email_and_unsubscribes_in_one_c
     assert!(ann.get(&link).await.body.contains("Your email address is confirmed"));
     // Bob asks and never confirms.
     ask(&app.browser(), "bob@example.org").await;
-    confirmation_link(&app, &sink, "bob@example.org", 1).await;
+    confirmation_link(&sink, "bob@example.org", 1).await;
 
     close(&app).await;
     publish(&app, &token).await;
@@ -197,11 +196,11 @@ async fn someone_who_unsubscribes_before_publication_gets_nothing_and_asking_aga
     let (app, sink, token) = app_with_sink().await;
     let cat = app.browser();
     ask(&cat, "cat@example.org").await;
-    let first = confirmation_link(&app, &sink, "cat@example.org", 1).await;
+    let first = confirmation_link(&sink, "cat@example.org", 1).await;
     // Asking again (as anyone might, for any address) is answered the same and sends a new link; the old one
     // stops working, and still one subscription is kept.
     ask(&app.browser(), "cat@example.org").await;
-    let second = confirmation_link(&app, &sink, "cat@example.org", 2).await;
+    let second = confirmation_link(&sink, "cat@example.org", 2).await;
     assert_ne!(first, second);
     assert_eq!(cat.get(&first).await.status, 404);
     confirm(&cat, &second).await;
@@ -253,6 +252,12 @@ async fn a_blank_or_invalid_address_shows_the_error_on_its_own_page_and_stores_n
     let queued = app.db(|conn| outbox::table.count().get_result::<i64>(conn).unwrap()).await;
     assert_eq!((stored, queued), (0, 0));
     assert!(sink.messages().is_empty());
+    // Offered on an open or closed consultation's page, not before it opens.
+    app.create_consultation("closed-one", "closed", questionnaire()).await;
+    app.create_consultation("later-one", "scheduled", questionnaire()).await;
+    assert!(app.get("/consultations/closed-one").await.body.contains("action=\"/consultations/closed-one/notify\""));
+    assert!(!app.get("/consultations/later-one").await.body.contains("/notify\""));
+    assert_eq!(app.get("/consultations/later-one/notify").await.status, 303);
     // A consultation not found, or with the link's token mistyped: 404.
     assert_eq!(app.get("/consultations/no-such/notify").await.status, 404);
     assert_eq!(app.get(&format!("/consultations/{SLUG}/notify/xyz")).await.status, 404);
@@ -267,10 +272,10 @@ async fn the_retention_rule_erases_addresses_and_keeps_every_answer() {
     }
     let eve = app.browser();
     ask(&eve, "eve@example.org").await;
-    let link = confirmation_link(&app, &sink, "eve@example.org", 1).await;
+    let link = confirmation_link(&sink, "eve@example.org", 1).await;
     confirm(&eve, &link).await;
     ask(&app.browser(), "fay@example.org").await;
-    confirmation_link(&app, &sink, "fay@example.org", 1).await;
+    confirmation_link(&sink, "fay@example.org", 1).await;
     close(&app).await;
     publish(&app, &token).await;
     settle(&app).await;
@@ -373,4 +378,78 @@ async fn held(app: &TestApp, id: i64) -> (i64, i64, i64, i64) {
         (addresses, messages, links, people)
     })
     .await
+}
+
+#[tokio::test]
+async fn the_emailed_links_are_built_from_the_configured_address_whatever_host_the_request_names() {
+    let sink = SmtpSink::start();
+    let url = sink.url();
+    let app = spawn_app_with(|s| {
+        s.email.smtp_url = url;
+        s.email.base_url = "https://consult.example".into();
+    })
+    .await;
+    app.create_consultation(SLUG, "open", questionnaire()).await;
+    let page = format!("/consultations/{SLUG}/notify");
+    let form = app.client.get(app.url(&page)).header("Host", "evil.example").send().await.unwrap();
+    let cookie = form.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let csrf = crate::helpers::page(form).await.csrf();
+    let asked = app
+        .client
+        .post(app.url(&page))
+        .header("Host", "evil.example")
+        .header("Cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("_csrf={csrf}&email=hal%40example.org"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 303);
+    let mail = sink.wait_to("hal@example.org", WAIT).await.expect("a confirmation email");
+    assert!(mail.link(&format!("https://consult.example/consultations/{SLUG}/notify/")).is_some(), "{}", mail.text());
+    assert!(!mail.text().contains("evil.example"));
+}
+
+#[tokio::test]
+async fn two_instances_publishing_at_once_on_postgresql_email_each_subscriber_once() {
+    let sink = SmtpSink::start();
+    let url = sink.url();
+    let Some(apps) = spawn_instances_with(2, |s| s.email.smtp_url = url).await else {
+        return; // one instance by design on SQLite
+    };
+    apps[0].create_consultation(SLUG, "open", questionnaire()).await;
+    apps[0].add_user("officer@example.org", "officer", Some("Test Council")).await;
+    let token = apps[0].token_for("officer@example.org").await;
+    let people: Vec<String> = (0..6).map(|n| format!("p{n}@example.org")).collect();
+    for (n, address) in people.iter().enumerate() {
+        let app = &apps[n % 2];
+        let browser = app.browser();
+        ask(&browser, address).await;
+        let link = confirmation_link(&sink, address, 1).await;
+        confirm(&browser, &link).await;
+    }
+    close(&apps[0]).await;
+    let (first, second) = tokio::join!(try_publish(&apps[0], &token), try_publish(&apps[1], &token));
+    assert!(first || second, "at least one publication is made");
+    for address in &people {
+        assert!(sink.wait_to(address, WAIT).await.is_some());
+    }
+    settle(&apps[0]).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for address in &people {
+        assert_eq!(results_emails(&sink, address).len(), 1, "{address}: one results email");
+    }
+}
+
+/// Publishes the results; whether a publication was made.
+async fn try_publish(app: &TestApp, token: &str) -> bool {
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/consultations/{SLUG}/results/publish")))
+        .bearer_auth(token)
+        .json(&json!({"outcome": "We decided."}))
+        .send()
+        .await
+        .unwrap();
+    r.status().is_success()
 }

@@ -154,7 +154,9 @@ async fn confirm(
     form::read(&request, &state, body).await?;
     let (c, _, token) = link(&state, path.into_inner()).await?;
     let (slug, t) = (c.slug.clone(), token.clone());
-    state.db(move |conn| Ok(notify::confirm(conn, &c, &t, now())?)).await?.ok_or(AppError::NotFound)?;
+    if !state.db(move |conn| Ok(notify::confirm(conn, &c, &t, now())?)).await? {
+        return Err(AppError::NotFound);
+    }
     Ok(see_other(notify::confirm_path(&slug, &token)))
 }
 
