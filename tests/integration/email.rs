@@ -275,3 +275,72 @@ async fn production_refuses_to_serve_without_a_relay_or_a_public_address() {
     let (ok, err) = serve(&[("SMTP_URL", "smtp://127.0.0.1:2525"), ("BASE_URL", "consult.example")]);
     assert!(!ok && err.contains("https://"), "{err}");
 }
+
+/// What the canary test puts where it must never be logged: an address (the officer's is a variant of it) and
+/// an answer's text.
+const CANARY: &str = "canary.7f3a9";
+const CANARY_ANSWER: &str = "canary-answer-5d1e2";
+
+#[tokio::test]
+async fn no_address_token_or_answer_reaches_the_logs() {
+    let sink = SmtpSink::start();
+    let url = sink.url();
+    let app = spawn_app_with(|s| s.email.smtp_url = url).await;
+    let slug = "canary";
+    app.create_consultation(
+        slug,
+        "open",
+        serde_json::json!({"sections": [{"key": "s", "title": "Questions", "questions": [
+            {"key": "views", "kind": "long_text", "prompt": "Your views", "required": true}]}]}),
+    )
+    .await;
+    let resident = format!("{CANARY}@example.org");
+    let officer = format!("{CANARY}+officer@example.org");
+    let wait = Duration::from_secs(15);
+
+    // A response through the API with a receipt; a request to hear of the results, confirmed; a password reset.
+    let body = serde_json::json!({"answers": {"views": CANARY_ANSWER}, "email": resident});
+    assert_eq!(app.post_response(slug, "canary-1", &body).await.status(), 201);
+    let browser = app.browser();
+    let page = format!("/consultations/{slug}");
+    let asked = browser.submit(&page, &format!("{page}/notify"), &[("email", &resident)]).await;
+    assert_eq!(asked.status, 303, "{}", asked.body);
+    app.add_user(&officer, "officer", Some("Test Council")).await;
+    let csrf = browser.get("/officer/forgot-password").await.csrf();
+    let reset = browser.post_form("/officer/forgot-password", &[("_csrf", &csrf), ("email", &officer)]).await;
+    assert!(reset.status < 400, "{}", reset.body);
+
+    let mut arrived = Vec::new();
+    let deadline = std::time::Instant::now() + wait;
+    while arrived.len() < 3 && std::time::Instant::now() < deadline {
+        arrived = sink.messages().into_iter().filter(|m| m.to.iter().any(|t| t.contains(CANARY))).collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(arrived.len(), 3, "a receipt, a confirmation and a reset link");
+    assert!(arrived.iter().any(|m| m.text().contains(CANARY_ANSWER)), "the receipt copies the answer");
+    // Every token the messages carry: the links' last segments.
+    let tokens: Vec<String> = arrived
+        .iter()
+        .flat_map(|m| {
+            m.text()
+                .split(|c: char| !c.is_ascii_hexdigit())
+                .filter(|w| w.len() == 64)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(tokens.len() >= 2, "the confirmation and the reset carry tokens");
+    let notify = arrived.iter().find_map(|m| m.link(&format!("{}/consultations/{slug}/notify/", app.address))).unwrap();
+    let path = notify.strip_prefix(&app.address).unwrap();
+    assert_eq!(browser.submit(path, path, &[]).await.status, 303, "confirmed");
+
+    // Everything every app of this test process logged, at debug level (this test's among it).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let log = std::fs::read_to_string(crate::helpers::suite_log()).expect("the suite's log");
+    assert!(log.contains("email sent"), "the log holds this test's sending");
+    assert!(!log.contains(CANARY), "an address reached the logs");
+    assert!(!log.contains(CANARY_ANSWER), "an answer reached the logs");
+    for token in &tokens {
+        assert!(!log.contains(token.as_str()), "a token reached the logs");
+    }
+}

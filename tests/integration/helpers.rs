@@ -39,6 +39,33 @@ impl Drop for TestApp {
     }
 }
 
+/// Where this test process writes every log line of every app it starts, at debug level, so that the logs of
+/// the whole suite can be searched for what must never be in them (`email::the_logs_of_the_suite_…` and
+/// .ci/run): `target/test-logs/integration-<pid>.log`.
+pub fn suite_log() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/test-logs")
+        .join(format!("integration-{}.log", std::process::id()))
+}
+
+/// Installs the test process's subscriber once: the configured level on standard error, as the binary logs,
+/// and everything the app logs at debug level into `suite_log()`.
+fn init_logs(settings: &haveyoursay::config::LogSettings) {
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{fmt, EnvFilter};
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let path = suite_log();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let file = std::fs::File::create(&path).expect("the suite's log file");
+        let everything = EnvFilter::new("haveyoursay=debug,actix_web=debug,actix_server=info,lettre=debug");
+        let _ = tracing_subscriber::registry()
+            .with(fmt::layer().with_writer(std::io::stderr).with_filter(EnvFilter::new(&settings.level)))
+            .with(fmt::layer().with_ansi(false).with_writer(std::sync::Mutex::new(file)).with_filter(everything))
+            .try_init();
+    });
+}
+
 /// Starts the app over a fresh database with the demo consultations loaded.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
@@ -62,7 +89,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::load(Path::new("config"), &overrides).expect("test settings load");
     settings.email.folder = dir.path().join("mail").display().to_string();
     configure(&mut settings);
-    haveyoursay::telemetry::init(&settings.log);
+    init_logs(&settings.log);
     let zone = settings.timezone().unwrap();
     let app = tokio::task::spawn_blocking(move || {
         let app = Application::build(settings).expect("the application builds");
@@ -99,7 +126,7 @@ pub async fn spawn_instances_with(count: usize, configure: impl FnOnce(&mut Sett
     let mut mail = Some(tempfile::tempdir().unwrap());
     settings.email.folder = mail.as_ref().unwrap().path().join("mail").display().to_string();
     configure(&mut settings);
-    haveyoursay::telemetry::init(&settings.log);
+    init_logs(&settings.log);
     let zone = settings.timezone().unwrap();
     let start = std::sync::Arc::new(std::sync::Barrier::new(count));
     let builds: Vec<_> = (0..count)
