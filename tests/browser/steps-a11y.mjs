@@ -6,6 +6,7 @@
 //   {"label": "…", "goto": "/path", "status": 200}
 //   {"label": "…", "submit": {"button": "Continue", "fields": {"#email": "not an address"}}, "status": 422,
 //    "errors": true}
+//   {"cookie": {"name": "…", "value": "…", "path": "/…"}}  gives the browser a cookie (a journey a test began)
 //   … "check": false on a step only moves the browser on (signing in, say) without checking the page.
 //
 // Each checked page must answer its status, have an error summary exactly when `errors` is true (with focus
@@ -50,6 +51,11 @@ async function check(page, cdp, step, answered) {
 
 async function run(page, cdp, step) {
   let status;
+  if (step.cookie) {
+    const { hostname } = new URL(BASE);
+    await page.context().addCookies([{ ...step.cookie, domain: hostname }]);
+    return;
+  }
   if (step.goto !== undefined) {
     const response = await page.goto(BASE + step.goto, { waitUntil: 'load' });
     status = response ? response.status() : null;

@@ -86,3 +86,18 @@ async fn the_builder_can_be_used_with_the_keyboard_alone() {
     assert_eq!(published["status"], "open");
     assert_eq!(published["version"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_email_page_and_state_passes_axe_wcag_22_aa() {
+    let sink = crate::sink::SmtpSink::start();
+    let url = sink.url();
+    let app = crate::helpers::spawn_app_with(|s| s.email.smtp_url = url).await;
+    let password = app.add_user("admin@example.org", "admin", None).await;
+    let steps = crate::email_pages::plan(&app, &sink, "admin@example.org", &password).await;
+    let plan = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(plan.path(), serde_json::to_string(&steps).unwrap()).unwrap();
+    let (ok, report) = run_script("steps-a11y.mjs", &[&app.address, plan.path().to_str().unwrap()]).await;
+    assert!(ok, "axe found violations or a step failed:\n{report}");
+    let checked = steps.iter().filter(|s| s.get("label").is_some() && s.get("check").is_none()).count();
+    assert!(report.contains(&format!("{checked} pages checked, 0 violations")), "{report}");
+}

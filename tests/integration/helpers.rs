@@ -388,8 +388,14 @@ impl Browser {
 
     /// The value of a cookie the browser holds, by name.
     pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookie_at(name, "/")
+    }
+
+    /// The value of a cookie the browser would send to `path`, by name (the journey's is scoped to its
+    /// consultation).
+    pub fn cookie_at(&self, name: &str, path: &str) -> Option<String> {
         use reqwest::cookie::CookieStore;
-        let header = self.jar.cookies(&self.base.parse().unwrap())?;
+        let header = self.jar.cookies(&format!("{}{path}", self.base.trim_end_matches('/')).parse().unwrap())?;
         header.to_str().ok()?.split("; ").find_map(|c| c.strip_prefix(&format!("{name}=")).map(str::to_string))
     }
 

@@ -10,6 +10,7 @@ mod browser;
 mod builder;
 mod dashboard;
 mod email;
+mod email_pages;
 mod exports;
 mod fuzz;
 mod helpers;
