@@ -69,7 +69,8 @@ pub fn progress_json(progress: &Progress) -> String {
     serde_json::to_string(progress).expect("progress serialises")
 }
 
-/// Saves a journey's progress (`progress_json`).
+/// Saves a journey's progress (`progress_json`), kept until `expires_at` or longer: a return link sent
+/// meanwhile may have promised a later expiry, which a page saved in the same moment must not cut short.
 pub fn save_progress(
     conn: &mut DbConnection,
     consultation_id: i64,
@@ -79,7 +80,12 @@ pub fn save_progress(
     expires_at: NaiveDateTime,
 ) -> QueryResult<()> {
     diesel::update(journeys::table.find((consultation_id, token)))
-        .set((journeys::answers.eq(answers), journeys::updated_at.eq(now), journeys::expires_at.eq(expires_at)))
+        .set((
+            journeys::answers.eq(answers),
+            journeys::updated_at.eq(now),
+            journeys::expires_at.eq(diesel::dsl::case_when(journeys::expires_at.gt(expires_at), journeys::expires_at)
+                .otherwise(expires_at)),
+        ))
         .execute(conn)
         .map(drop)
 }
