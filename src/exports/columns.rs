@@ -173,7 +173,8 @@ fn write_answer(cell: &mut String, v: &Value) {
             }
         }
         Value::Number(n) => write!(cell, "{n}").expect("a String takes any write"),
-        Value::Date(d) => write!(cell, "{}", d.format("%Y-%m-%d")).expect("a String takes any write"),
+        // A date's Display is YYYY-MM-DD, written without parsing a format string for each cell.
+        Value::Date(d) => write!(cell, "{d}").expect("a String takes any write"),
         Value::Grid(rows) => {
             for (i, (r, o)) in rows.iter().enumerate() {
                 if i > 0 {

@@ -59,7 +59,8 @@ impl Serialize for AnswerJson<'_> {
             Value::Choice(k) | Value::Text(k) => serializer.serialize_str(k),
             Value::Choices(ks) | Value::Ranking(ks) => serializer.collect_seq(ks),
             Value::Number(n) => serializer.serialize_i64(*n),
-            Value::Date(d) => serializer.collect_str(&d.format("%Y-%m-%d")),
+            // YYYY-MM-DD, as `Value::to_json` writes it.
+            Value::Date(d) => serializer.collect_str(d),
             Value::Grid(rows) => serializer.collect_map(rows),
         }
     }
