@@ -56,6 +56,15 @@ impl Value {
         }
     }
 
+    /// As `from_stored`, taking the stored text, which a choice or a text keeps as it is (no copy).
+    pub fn from_stored_text(kind: Kind, stored: String) -> Option<Value> {
+        match kind {
+            Kind::SingleChoice | Kind::Scale => Some(Value::Choice(stored)),
+            Kind::ShortText | Kind::LongText => Some(Value::Text(stored)),
+            _ => Value::from_stored(kind, &stored),
+        }
+    }
+
     /// Reads a stored value back, given the kind of its question.
     pub fn from_stored(kind: Kind, stored: &str) -> Option<Value> {
         Some(match kind {

@@ -47,10 +47,18 @@ pub struct Column {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub columns: Vec<Column>,
-    /// The kind of each question key, to read stored answers back.
-    kinds: HashMap<String, Kind>,
-    /// For each question key, the indexes of its columns.
-    by_question: HashMap<String, Vec<usize>>,
+    /// Every question, by the number `question` gives its key: rows carry that number, not the key, so
+    /// that a million responses' answers are matched to their columns without hashing a key for each cell.
+    questions: Vec<Planned>,
+    by_key: HashMap<String, usize>,
+}
+
+/// A question of the plan: its key, its kind (to read stored answers back) and the indexes of its columns.
+#[derive(Debug, Clone)]
+struct Planned {
+    key: String,
+    kind: Kind,
+    columns: Vec<usize>,
 }
 
 impl Plan {
@@ -97,12 +105,16 @@ impl Plan {
                 columns.push(column(q, Cell::Other, name, prompt, "The text given with ‘Other’".to_string()));
             }
         }
-        let mut by_question: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, c) in columns.iter().enumerate() {
-            by_question.entry(c.question.clone()).or_default().push(i);
-        }
-        let kinds = questions.iter().map(|(q, _)| (q.key.clone(), q.kind)).collect();
-        Plan { columns, kinds, by_question }
+        let planned: Vec<Planned> = questions
+            .iter()
+            .map(|(q, _)| Planned {
+                key: q.key.clone(),
+                kind: q.kind,
+                columns: (0..columns.len()).filter(|i| columns[*i].question == q.key).collect(),
+            })
+            .collect();
+        let by_key = planned.iter().enumerate().map(|(i, q)| (q.key.clone(), i)).collect();
+        Plan { columns, questions: planned, by_key }
     }
 
     /// Every column name, the fixed ones first: the header row.
@@ -110,22 +122,34 @@ impl Plan {
         FIXED.iter().copied().chain(self.columns.iter().map(|c| c.name.as_str())).collect()
     }
 
-    pub fn kind(&self, question: &str) -> Option<Kind> {
-        self.kinds.get(question).copied()
+    /// The number of the question keyed `key` (none for a question no version asked, which validation never
+    /// lets an answer to in), and its kind.
+    pub fn question(&self, key: &str) -> Option<(usize, Kind)> {
+        self.by_key.get(key).map(|&i| (i, self.questions[i].kind))
     }
 
-    /// Fills the answer columns of one response: `cells[i]` is column `i` after the fixed ones. An answer to
-    /// a question no version asked (which validation never lets in) is left out.
-    pub fn fill(&self, cells: &mut [String], question: &str, answer: &Answer) {
-        let Some(indexes) = self.by_question.get(question) else { return };
-        for &i in indexes {
-            cells[i] = match (&self.columns[i].cell, &answer.value) {
-                (Cell::Answer, v) => answer_text(v),
-                (Cell::Chosen(o), v) => if v.option_keys().contains(o) { "1" } else { "" }.to_string(),
-                (Cell::Row(r), Value::Grid(rows)) => rows.get(r).cloned().unwrap_or_default(),
-                (Cell::Row(_), _) => String::new(),
-                (Cell::Other, _) => answer.other.clone().unwrap_or_default(),
-            };
+    /// The key of question number `question`.
+    pub fn key(&self, question: usize) -> &str {
+        &self.questions[question].key
+    }
+
+    /// Fills the answer columns of one response with its answer to question number `question`: `cells[i]`
+    /// is column `i` after the fixed ones, empty before (the caller clears and reuses them, so that writing a
+    /// million rows allocates next to nothing).
+    pub fn fill(&self, cells: &mut [String], question: usize, answer: &Answer) {
+        for &i in &self.questions[question].columns {
+            let cell = &mut cells[i];
+            match (&self.columns[i].cell, &answer.value) {
+                (Cell::Answer, v) => write_answer(cell, v),
+                (Cell::Chosen(o), v) => {
+                    if v.option_keys().contains(o) {
+                        cell.push('1');
+                    }
+                }
+                (Cell::Row(r), Value::Grid(rows)) => cell.push_str(rows.get(r).map_or("", String::as_str)),
+                (Cell::Row(_), _) => {}
+                (Cell::Other, _) => cell.push_str(answer.other.as_deref().unwrap_or("")),
+            }
         }
     }
 }
@@ -135,14 +159,32 @@ fn column(q: &Question, cell: Cell, name: String, prompt: String, meaning: Strin
     Column { name, question: q.key.clone(), kind: q.kind, cell, prompt, meaning, options }
 }
 
-/// An answer in the question's own column.
-fn answer_text(v: &Value) -> String {
+/// Writes an answer as its question's own column holds it.
+fn write_answer(cell: &mut String, v: &Value) {
+    use std::fmt::Write;
     match v {
-        Value::Choice(k) | Value::Text(k) => k.clone(),
-        Value::Choices(ks) | Value::Ranking(ks) => ks.join(";"),
-        Value::Number(n) => n.to_string(),
-        Value::Date(d) => d.format("%Y-%m-%d").to_string(),
-        Value::Grid(rows) => rows.iter().map(|(r, o)| format!("{r}={o}")).collect::<Vec<_>>().join(";"),
+        Value::Choice(k) | Value::Text(k) => cell.push_str(k),
+        Value::Choices(ks) | Value::Ranking(ks) => {
+            for (i, k) in ks.iter().enumerate() {
+                if i > 0 {
+                    cell.push(';');
+                }
+                cell.push_str(k);
+            }
+        }
+        Value::Number(n) => write!(cell, "{n}").expect("a String takes any write"),
+        // A date's Display is YYYY-MM-DD, written without parsing a format string for each cell.
+        Value::Date(d) => write!(cell, "{d}").expect("a String takes any write"),
+        Value::Grid(rows) => {
+            for (i, (r, o)) in rows.iter().enumerate() {
+                if i > 0 {
+                    cell.push(';');
+                }
+                cell.push_str(r);
+                cell.push('=');
+                cell.push_str(o);
+            }
+        }
     }
 }
 
@@ -188,7 +230,9 @@ mod tests {
         assert!(header.contains(&"services.police"), "{header:?}");
         let mut cells = vec![String::new(); plan.columns.len()];
         let answer = Answer { value: Value::Choices(vec!["police".into()]), other: None };
-        plan.fill(&mut cells, "services", &answer);
+        let (services, kind) = plan.question("services").unwrap();
+        assert_eq!((plan.key(services), kind), ("services", Kind::MultipleChoice));
+        plan.fill(&mut cells, services, &answer);
         let at = |name: &str| plan.columns.iter().position(|c| c.name == name).unwrap();
         assert_eq!(cells[at("services")], "police");
         assert_eq!(cells[at("services.police")], "1");

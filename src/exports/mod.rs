@@ -1,8 +1,9 @@
 //! Response exports — CSV, Excel and JSON — written in constant memory: responses are read in keyset pages
-//! (by id) and each page is written out before the next is read, so a million responses cost what a thousand
-//! do. The writers take any `Write`; the web layer hands them one that passes chunks through a bounded
-//! channel to the response body (see `web::exports`). Never exported: idempotency keys, fingerprints, or
-//! anything personal kept apart from the answers (email addresses).
+//! (by id), one thread reading the next page while another writes the last, with at most two pages waiting
+//! between them, so a million responses cost what a thousand do. The writers take any `Write`; the web layer
+//! hands them one that passes chunks through a bounded channel to the response body (see `web::exports`).
+//! Never exported: idempotency keys, fingerprints, or anything personal kept apart from the answers (email
+//! addresses).
 
 pub mod columns;
 mod writers;
@@ -11,13 +12,16 @@ pub use columns::{neutralise, Plan};
 pub use writers::{write_csv, write_json, write_xlsx, ExportedRow};
 
 use crate::db::Pool;
-use crate::domain::answers::{Answer, Answers, Value};
+use crate::domain::answers::{Answer, Value};
 use crate::models::response;
 use std::collections::HashMap;
 
 /// Responses read per page: large enough that the queries cost little per response, small enough that a page
 /// is a few megabytes at most.
 pub const PAGE: i64 = 2000;
+
+/// Pages read ahead of the writer at most: enough that neither thread waits for the other for long.
+const AHEAD: usize = 2;
 
 /// An export's file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +65,8 @@ pub struct Row {
     pub version: i32,
     /// RFC 3339, UTC.
     pub submitted_at: String,
-    pub answers: Answers,
+    /// Its answers in question-key order, each with the number the plan gives its question (`Plan::question`).
+    pub answers: Vec<(usize, Answer)>,
 }
 
 /// Where an export reads from: a consultation's responses, through the plan of its columns.
@@ -76,38 +81,75 @@ pub struct Source<'a> {
 impl Source<'_> {
     /// Reads every response, a page at a time and a connection per page (so an export never holds one for
     /// long), handing each page to `write`; stops at the first error either gives. Returns how many were read.
+    /// The pages are read on a thread of their own while `write` writes the one before: reading (the query,
+    /// and turning stored text back into answers) and writing cost about the same, so an export takes about
+    /// the time of one of them instead of both.
     pub fn each_page(&self, mut write: impl FnMut(&[Row]) -> anyhow::Result<()>) -> anyhow::Result<u64> {
-        let (pool, consultation_id, plan, versions) = (self.pool, self.consultation_id, self.plan, self.versions);
-        let mut after = 0;
-        let mut written = 0;
-        loop {
-            let (responses, answers) = {
-                let mut conn = pool.get()?;
-                response::page_after(&mut conn, consultation_id, after, PAGE)?
-            };
-            let Some(last) = responses.last() else { return Ok(written) };
-            after = last.id;
-            let mut rows: Vec<Row> = Vec::with_capacity(responses.len());
-            let mut index: HashMap<i64, usize> = HashMap::with_capacity(responses.len());
-            for r in responses {
-                index.insert(r.id, rows.len());
-                rows.push(Row {
-                    reference: r.reference,
-                    channel: r.channel,
-                    version: versions.get(&r.version_id).copied().unwrap_or_default(),
-                    submitted_at: crate::domain::definition::utc::format(r.submitted_at),
-                    answers: Answers::new(),
-                });
+        std::thread::scope(|scope| {
+            let (pages, read) = crossbeam_channel::bounded::<anyhow::Result<Vec<Row>>>(AHEAD);
+            scope.spawn(move || {
+                let mut after = 0;
+                loop {
+                    let page = self.page_after(after);
+                    let last = match &page {
+                        Ok((_, None)) => return,
+                        Ok((_, Some(last))) => Some(*last),
+                        Err(_) => None,
+                    };
+                    // The writer has stopped (an error, or the client went away) when nobody receives.
+                    if pages.send(page.map(|(rows, _)| rows)).is_err() {
+                        return;
+                    }
+                    match last {
+                        Some(last) => after = last,
+                        None => return,
+                    }
+                }
+            });
+            let mut written = 0;
+            for page in read {
+                let rows = page?;
+                write(&rows)?;
+                written += rows.len() as u64;
             }
-            for a in answers {
-                let (Some(&i), Some(kind)) = (index.get(&a.response_id), plan.kind(&a.question_key)) else { continue };
-                let value = Value::from_stored(kind, &a.value).ok_or_else(|| {
-                    anyhow::anyhow!("stored answer to {} of response {} cannot be read", a.question_key, a.response_id)
-                })?;
-                rows[i].answers.insert(a.question_key, Answer { value, other: a.other_text });
+            Ok(written)
+        })
+    }
+
+    /// The responses after response id `after`, as rows, and the id of the last (none when there are none).
+    fn page_after(&self, after: i64) -> anyhow::Result<(Vec<Row>, Option<i64>)> {
+        let (responses, answers) = {
+            let mut conn = self.pool.get()?;
+            response::page_after(&mut conn, self.consultation_id, after, PAGE)?
+        };
+        let last = responses.last().map(|r| r.id);
+        let ids: Vec<i64> = responses.iter().map(|r| r.id).collect();
+        let mut rows: Vec<Row> = responses
+            .into_iter()
+            .map(|r| Row {
+                reference: r.reference,
+                channel: r.channel,
+                version: self.versions.get(&r.version_id).copied().unwrap_or_default(),
+                submitted_at: crate::domain::definition::utc::format(r.submitted_at),
+                answers: Vec::new(),
+            })
+            .collect();
+        // Both come in response id order (the answers then by question key), so each answer's row is found
+        // by walking forward, not by a lookup.
+        let mut at = 0;
+        for a in answers {
+            while at < ids.len() && ids[at] < a.response_id {
+                at += 1;
             }
-            write(&rows)?;
-            written += rows.len() as u64;
+            let Some((question, kind)) = self.plan.question(&a.question_key) else { continue };
+            if ids.get(at) != Some(&a.response_id) {
+                continue;
+            }
+            let value = Value::from_stored_text(kind, a.value).ok_or_else(|| {
+                anyhow::anyhow!("stored answer to {} of response {} cannot be read", a.question_key, a.response_id)
+            })?;
+            rows[at].answers.push((question, Answer { value, other: a.other_text }));
         }
+        Ok((rows, last))
     }
 }
