@@ -83,8 +83,9 @@ pub fn save_progress(
         .set((
             journeys::answers.eq(answers),
             journeys::updated_at.eq(now),
-            journeys::expires_at.eq(diesel::dsl::case_when(journeys::expires_at.gt(expires_at), journeys::expires_at)
-                .otherwise(expires_at)),
+            journeys::expires_at
+                .eq(diesel::dsl::case_when(journeys::expires_at.gt(expires_at), journeys::expires_at)
+                    .otherwise(expires_at)),
         ))
         .execute(conn)
         .map(drop)

@@ -100,7 +100,7 @@ impl Caller {
 }
 
 fn api() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    crate::helpers::client().build().unwrap()
 }
 
 /// What a refused request must look like for this rule and caller.

@@ -66,6 +66,15 @@ fn init_logs(settings: &haveyoursay::config::LogSettings) {
     });
 }
 
+/// A client like a browser each of whose steps the test checks: it follows no redirects, and lets an idle
+/// connection go before the server would (actix closes one after 5 s), so that on a loaded machine a request
+/// is never sent on a connection the server is closing.
+pub fn client() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
+}
+
 /// Starts the app over a fresh database with the demo consultations loaded.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
@@ -101,8 +110,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool();
     tokio::spawn(app.run_until_stopped());
-    let client =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+    let client = client().cookie_store(true).build().unwrap();
     TestApp { address, pool, database_url, client, _dir: dir, postgres }
 }
 
@@ -146,8 +154,7 @@ pub async fn spawn_instances_with(count: usize, configure: impl FnOnce(&mut Sett
         let address = format!("http://127.0.0.1:{}", app.port());
         let pool = app.pool();
         tokio::spawn(app.run_until_stopped());
-        let client =
-            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+        let client = client().cookie_store(true).build().unwrap();
         // The first instance drops the database when the test ends.
         let postgres = (n == 0).then(|| (admin_url.clone(), name.clone()));
         apps.push(TestApp {
@@ -418,12 +425,7 @@ impl TestApp {
         if let Some(address) = address {
             headers.insert("x-forwarded-for", address.parse().unwrap());
         }
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .cookie_provider(jar.clone())
-            .default_headers(headers)
-            .build()
-            .unwrap();
+        let client = client().cookie_provider(jar.clone()).default_headers(headers).build().unwrap();
         Browser { client, jar, base: self.address.clone() }
     }
 

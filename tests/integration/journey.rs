@@ -156,7 +156,7 @@ fn irmp(page: &str) -> String {
 
 /// A browser like the test client: keeps cookies, follows no redirects.
 fn browser() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap()
+    crate::helpers::client().cookie_store(true).build().unwrap()
 }
 
 async fn read(r: reqwest::Response) -> Page {
