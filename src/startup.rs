@@ -17,6 +17,7 @@ pub struct Application {
     pool: Pool,
     settings: Arc<Settings>,
     limits: Arc<web::limits::Limits>,
+    wake: crate::email::Wake,
 }
 
 impl Application {
@@ -53,7 +54,7 @@ impl Application {
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("could not listen on {}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
-        let mail = start_email(&settings, &pool, listener.local_addr()?, wake)?;
+        let mail = start_email(&settings, &pool, listener.local_addr()?, wake.clone())?;
         let state = actix_web::web::Data::new(AppState::new(
             pool.clone(),
             submitter,
@@ -87,7 +88,7 @@ impl Application {
         let blocking = (settings.database.max_connections as usize).div_ceil(workers).max(2);
         server = server.workers(workers).worker_max_blocking_threads(blocking);
         tracing::info!(port, database = db::redacted(&settings.database.url), "serving");
-        Ok(Application { port, server: server.run(), pool, settings, limits })
+        Ok(Application { port, server: server.run(), pool, settings, limits, wake })
     }
 
     pub fn port(&self) -> u16 {
@@ -103,7 +104,13 @@ impl Application {
         let sweeper = tokio::spawn(sweep_expired(self.pool.clone(), self.settings.auth.idle(), self.limits.clone()));
         let result = self.server.await;
         sweeper.abort();
+        self.wake.stop();
         result
+    }
+
+    /// What stops this instance's outbox worker (`Wake::stop`); serving until stopped stops it too.
+    pub fn email_worker(&self) -> crate::email::Wake {
+        self.wake.clone()
     }
 }
 

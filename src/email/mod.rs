@@ -74,22 +74,39 @@ impl Kind {
 }
 
 /// Wakes this instance's worker when a message has been committed, so it goes at once rather than at the
-/// next poll. Cheap to clone; the worker also polls, for other instances' messages and for retries.
+/// next poll, and stops it when the instance stops. Cheap to clone; the worker also polls, for other
+/// instances' messages and for retries.
 #[derive(Clone, Default)]
-pub struct Wake(Arc<(Mutex<bool>, Condvar)>);
+pub struct Wake(Arc<WakeState>);
+
+#[derive(Default)]
+struct WakeState {
+    woken: Mutex<bool>,
+    signal: Condvar,
+    stopped: std::sync::atomic::AtomicBool,
+}
 
 impl Wake {
     pub fn wake(&self) {
-        let (flag, signal) = &*self.0;
-        *flag.lock().expect("wake lock") = true;
-        signal.notify_all();
+        *self.0.woken.lock().expect("wake lock") = true;
+        self.0.signal.notify_all();
+    }
+
+    /// Stops the worker: it sends nothing more and touches the database no more, so that nothing connects to
+    /// a database while the process exits (or after a test has dropped it).
+    pub fn stop(&self) {
+        self.0.stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.wake();
+    }
+
+    fn stopped(&self) -> bool {
+        self.0.stopped.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Waits until woken or `timeout` has passed.
     fn wait(&self, timeout: Duration) {
-        let (flag, signal) = &*self.0;
-        let guard = flag.lock().expect("wake lock");
-        let (mut woken, _) = signal.wait_timeout_while(guard, timeout, |woken| !*woken).expect("wake lock");
+        let guard = self.0.woken.lock().expect("wake lock");
+        let (mut woken, _) = self.0.signal.wait_timeout_while(guard, timeout, |woken| !*woken).expect("wake lock");
         *woken = false;
     }
 }

@@ -65,7 +65,7 @@ impl Worker {
         let pace = Duration::from_secs(60) / self.settings.per_minute.max(1);
         let mut last_send: Option<Instant> = None;
         let mut quiet_until = Instant::now();
-        loop {
+        while !self.wake.stopped() {
             match self.round(pace, &mut last_send) {
                 Ok(0) => self.wake.wait(POLL),
                 Ok(_) => {}

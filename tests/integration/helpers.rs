@@ -26,10 +26,13 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
     /// The PostgreSQL server's admin URL and this test's database on it, dropped with the app.
     postgres: Option<(String, String)>,
+    /// Stops the app's outbox worker when the test ends, before its database goes.
+    email_worker: haveyoursay::email::Wake,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        self.email_worker.stop();
         if let Some((admin_url, name)) = self.postgres.take() {
             // FORCE closes the connections the app's pool still holds.
             if let Ok(mut admin) = diesel::PgConnection::establish(&admin_url) {
@@ -109,9 +112,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     .unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool();
+    let email_worker = app.email_worker();
     tokio::spawn(app.run_until_stopped());
     let client = client().cookie_store(true).build().unwrap();
-    TestApp { address, pool, database_url, client, _dir: dir, postgres }
+    TestApp { address, pool, database_url, client, _dir: dir, postgres, email_worker }
 }
 
 /// Several app instances on one fresh PostgreSQL database, started at the same moment (each runs the migrations
@@ -153,6 +157,7 @@ pub async fn spawn_instances_with(count: usize, configure: impl FnOnce(&mut Sett
         let app = build.await.unwrap();
         let address = format!("http://127.0.0.1:{}", app.port());
         let pool = app.pool();
+        let email_worker = app.email_worker();
         tokio::spawn(app.run_until_stopped());
         let client = client().cookie_store(true).build().unwrap();
         // The first instance drops the database when the test ends.
@@ -164,6 +169,7 @@ pub async fn spawn_instances_with(count: usize, configure: impl FnOnce(&mut Sett
             client,
             _dir: mail.take().unwrap_or_else(|| tempfile::tempdir().unwrap()),
             postgres,
+            email_worker,
         });
     }
     Some(apps)
