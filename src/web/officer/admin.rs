@@ -169,14 +169,7 @@ async fn new_user_page(
     form: &Form,
     errors: &Errors,
 ) -> Result<HttpResponse, AppError> {
-    let all = state.db(|conn| Ok(organisation::all(conn)?)).await?;
-    let mut ctx = tera::Context::new();
-    ctx.insert("name", field(form, "name"));
-    ctx.insert("email", field(form, "email"));
-    ctx.insert("roles", &roles(field(form, "role")));
-    ctx.insert("organisations", &organisation_options(&all, field(form, "organisation"), NO_ORGANISATION));
-    ctx.insert("section", "admin");
-    ctx.insert("admin_section", "users");
+    let mut ctx = account_form(state, form).await?;
     errors.show(&mut ctx, NEW_USER_FIELDS);
     Ok(page(identity, csrf, status, "officer/admin/user_new.html", ctx))
 }
@@ -224,6 +217,19 @@ async fn add_user(posted: Posted) -> Result<HttpResponse, AppError> {
     }
 }
 
+/// What the new-account and the invitation forms share: name, email, role and organisation as typed.
+async fn account_form(state: &AppState, form: &Form) -> Result<tera::Context, AppError> {
+    let all = state.db(|conn| Ok(organisation::all(conn)?)).await?;
+    let mut ctx = tera::Context::new();
+    ctx.insert("name", field(form, "name"));
+    ctx.insert("email", field(form, "email"));
+    ctx.insert("roles", &roles(field(form, "role")));
+    ctx.insert("organisations", &organisation_options(&all, field(form, "organisation"), NO_ORGANISATION));
+    ctx.insert("section", "admin");
+    ctx.insert("admin_section", "users");
+    Ok(ctx)
+}
+
 const INVITE_FIELDS: &[&str] = &["name", "email", "role", "organisation"];
 
 async fn invitation_form(desk: Desk) -> Result<HttpResponse, AppError> {
@@ -239,14 +245,7 @@ async fn invitation_page(
     form: &Form,
     errors: &Errors,
 ) -> Result<HttpResponse, AppError> {
-    let all = state.db(|conn| Ok(organisation::all(conn)?)).await?;
-    let mut ctx = tera::Context::new();
-    ctx.insert("name", field(form, "name"));
-    ctx.insert("email", field(form, "email"));
-    ctx.insert("roles", &roles(field(form, "role")));
-    ctx.insert("organisations", &organisation_options(&all, field(form, "organisation"), NO_ORGANISATION));
-    ctx.insert("section", "admin");
-    ctx.insert("admin_section", "users");
+    let mut ctx = account_form(state, form).await?;
     ctx.insert("days", &state.settings.auth.invitation_days);
     errors.show(&mut ctx, INVITE_FIELDS);
     Ok(page(identity, csrf, status, "officer/admin/user_invite.html", ctx))
