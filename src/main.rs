@@ -103,13 +103,15 @@ fn main() {
 }
 
 /// glibc gives threads that allocate at once arenas of their own (up to eight per core) and keeps what is freed
-/// in them, so under load the server's memory grew past 60 MB; two arenas keep it near 50 MB at no measured
-/// cost in speed (BENCHMARKS.md). Called before any thread starts.
+/// in them, so under load the server's memory grew past 60 MB; three arenas keep it near 55 MB at no measured
+/// cost in speed, and are enough that an export's two reading threads rarely share one (with two they often
+/// did, and queued on its lock: the export took up to twice as long). See BENCHMARKS.md. Called before any
+/// thread starts.
 fn limit_allocator_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter; no other thread exists yet to race with it.
     unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_ARENA_MAX, 3);
     }
 }
 

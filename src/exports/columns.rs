@@ -10,7 +10,6 @@
 use crate::domain::answers::{Answer, Value};
 use crate::domain::questionnaire::{Kind, Question, Questionnaire};
 use crate::results::report::{choices_across, questions_across};
-use std::collections::HashMap;
 
 /// The fixed columns every export starts with.
 pub const FIXED: [&str; 4] = ["reference", "channel", "version", "submitted_at"];
@@ -50,7 +49,8 @@ pub struct Plan {
     /// Every question, by the number `question` gives its key: rows carry that number, not the key, so
     /// that a million responses' answers are matched to their columns without hashing a key for each cell.
     questions: Vec<Planned>,
-    by_key: HashMap<String, usize>,
+    /// Looked up once per stored answer: a fast hash, since the keys are the council's, not an attacker's.
+    by_key: rustc_hash::FxHashMap<String, usize>,
 }
 
 /// A question of the plan: its key, its kind (to read stored answers back) and the indexes of its columns.
@@ -126,6 +126,11 @@ impl Plan {
     /// lets an answer to in), and its kind.
     pub fn question(&self, key: &str) -> Option<(usize, Kind)> {
         self.by_key.get(key).map(|&i| (i, self.questions[i].kind))
+    }
+
+    /// How many questions the plan has (the most answers a response can have).
+    pub fn questions(&self) -> usize {
+        self.questions.len()
     }
 
     /// The key of question number `question`.

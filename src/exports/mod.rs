@@ -14,14 +14,19 @@ pub use writers::{write_csv, write_json, write_xlsx, ExportedRow};
 use crate::db::Pool;
 use crate::domain::answers::{Answer, Value};
 use crate::models::response;
+use crossbeam_channel::{bounded, Receiver, Sender};
 use std::collections::HashMap;
 
 /// Responses read per page: large enough that the queries cost little per response, small enough that a page
 /// is a few megabytes at most.
 pub const PAGE: i64 = 2000;
 
-/// Pages read ahead of the writer at most: enough that neither thread waits for the other for long.
+/// Pages read ahead of the writer at most: enough that neither the readers nor the writer wait for long.
 const AHEAD: usize = 2;
+
+/// Threads reading pages at once, each on a connection of its own: reading (the query, and turning stored text
+/// back into answers) costs about three times what writing does, so two readers keep one writer busy.
+const READERS: usize = 2;
 
 /// An export's file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,49 +85,74 @@ pub struct Source<'a> {
 
 impl Source<'_> {
     /// Reads every response, a page at a time and a connection per page (so an export never holds one for
-    /// long), handing each page to `write`; stops at the first error either gives. Returns how many were read.
-    /// The pages are read on a thread of their own while `write` writes the one before: reading (the query,
-    /// and turning stored text back into answers) and writing cost about the same, so an export takes about
-    /// the time of one of them instead of both.
+    /// long), handing each page to `write` in response order; stops at the first error either gives. Returns
+    /// how many were read.
+    ///
+    /// Reading overlaps writing: one thread finds where each page ends (a cheap walk of the index) and hands
+    /// the page to whichever of the `READERS` is free, queueing a slot for it in order; `write` takes the slots
+    /// in that order, waiting for each page to be read. At most `AHEAD` slots wait, so memory stays bounded.
     pub fn each_page(&self, mut write: impl FnMut(&[Row]) -> anyhow::Result<()>) -> anyhow::Result<u64> {
+        // A page comes with the way back to its reader: written pages are freed by the thread that allocated
+        // them, since freeing a million responses' strings on another thread made the threads queue on the
+        // allocator's locks (a third of an export's time, in `perf`).
+        type Page = anyhow::Result<(Vec<Row>, Sender<Vec<Row>>)>;
         std::thread::scope(|scope| {
-            let (pages, read) = crossbeam_channel::bounded::<anyhow::Result<Vec<Row>>>(AHEAD);
+            let (slots, in_order) = bounded::<Receiver<Page>>(AHEAD);
+            let (jobs, work) = bounded::<(i64, i64, Sender<Page>)>(0);
             scope.spawn(move || {
                 let mut after = 0;
                 loop {
-                    let page = self.page_after(after);
-                    let last = match &page {
-                        Ok((_, None)) => return,
-                        Ok((_, Some(last))) => Some(*last),
-                        Err(_) => None,
-                    };
+                    let end = self.pool.get().map_err(anyhow::Error::from).and_then(|mut conn| {
+                        Ok(response::page_end(&mut conn, self.consultation_id, after, PAGE)?)
+                    });
+                    let (page, filled) = bounded(1);
                     // The writer has stopped (an error, or the client went away) when nobody receives.
-                    if pages.send(page.map(|(rows, _)| rows)).is_err() {
+                    if slots.send(filled).is_err() {
                         return;
                     }
-                    match last {
-                        Some(last) => after = last,
-                        None => return,
+                    match end {
+                        Ok(Some(last)) => {
+                            if jobs.send((after, last, page)).is_err() {
+                                return;
+                            }
+                            after = last;
+                        }
+                        Ok(None) => return,
+                        Err(e) => {
+                            let _ = page.send(Err(e));
+                            return;
+                        }
                     }
                 }
             });
-            let mut written = 0;
-            for page in read {
-                let rows = page?;
-                write(&rows)?;
-                written += rows.len() as u64;
+            for _ in 0..READERS {
+                let work = work.clone();
+                scope.spawn(move || {
+                    let (back, written) = crossbeam_channel::unbounded::<Vec<Row>>();
+                    for (after, last, page) in work {
+                        written.try_iter().for_each(drop);
+                        let _ = page.send(self.page_between(after, last).map(|rows| (rows, back.clone())));
+                    }
+                });
             }
-            Ok(written)
+            drop(work);
+            let mut count = 0;
+            for slot in in_order {
+                // A slot whose sender is gone without a page is the end (no responses after the last page).
+                let Ok(page) = slot.recv() else { break };
+                let (rows, back) = page?;
+                write(&rows)?;
+                count += rows.len() as u64;
+                let _ = back.send(rows);
+            }
+            Ok(count)
         })
     }
 
-    /// The responses after response id `after`, as rows, and the id of the last (none when there are none).
-    fn page_after(&self, after: i64) -> anyhow::Result<(Vec<Row>, Option<i64>)> {
-        let (responses, answers) = {
-            let mut conn = self.pool.get()?;
-            response::page_after(&mut conn, self.consultation_id, after, PAGE)?
-        };
-        let last = responses.last().map(|r| r.id);
+    /// The responses with ids after `after`, up to and including `last`, as rows.
+    fn page_between(&self, after: i64, last: i64) -> anyhow::Result<Vec<Row>> {
+        let mut conn = self.pool.get()?;
+        let responses = response::between(&mut conn, self.consultation_id, after, last)?;
         let ids: Vec<i64> = responses.iter().map(|r| r.id).collect();
         let mut rows: Vec<Row> = responses
             .into_iter()
@@ -131,25 +161,26 @@ impl Source<'_> {
                 channel: r.channel,
                 version: self.versions.get(&r.version_id).copied().unwrap_or_default(),
                 submitted_at: crate::domain::definition::utc::format(r.submitted_at),
-                answers: Vec::new(),
+                answers: Vec::with_capacity(self.plan.questions()),
             })
             .collect();
         // Both come in response id order (the answers then by question key), so each answer's row is found
         // by walking forward, not by a lookup.
         let mut at = 0;
-        for a in answers {
+        response::each_answer_between(&mut conn, self.consultation_id, after, last, |a| -> anyhow::Result<()> {
             while at < ids.len() && ids[at] < a.response_id {
                 at += 1;
             }
-            let Some((question, kind)) = self.plan.question(&a.question_key) else { continue };
+            let Some((question, kind)) = self.plan.question(&a.question_key) else { return Ok(()) };
             if ids.get(at) != Some(&a.response_id) {
-                continue;
+                return Ok(());
             }
             let value = Value::from_stored_text(kind, a.value).ok_or_else(|| {
                 anyhow::anyhow!("stored answer to {} of response {} cannot be read", a.question_key, a.response_id)
             })?;
             rows[at].answers.push((question, Answer { value, other: a.other_text }));
-        }
-        Ok((rows, last))
+            Ok(())
+        })?;
+        Ok(rows)
     }
 }

@@ -210,16 +210,34 @@ pub struct ExportedResponse {
     pub submitted_at: NaiveDateTime,
 }
 
-/// Up to `limit` responses of a consultation after response id `after`, in id order, with their answers
-/// (ordered by response): one page of a keyset walk, whose cost does not grow with how far it has gone.
-pub fn page_after(
-    conn: &mut DbConnection,
-    consultation_id: i64,
-    after: i64,
-    limit: i64,
-) -> QueryResult<(Vec<ExportedResponse>, Vec<StoredAnswer>)> {
-    let rs: Vec<ExportedResponse> = responses::table
-        .filter(responses::consultation_id.eq(consultation_id).and(responses::id.gt(after)))
+/// Where a page of up to `limit` responses of a consultation after response id `after` ends: the id of its
+/// last response (none when there are none after `after`). One step of a keyset walk over the index, whose cost
+/// does not grow with how far it has gone.
+pub fn page_end(conn: &mut DbConnection, consultation_id: i64, after: i64, limit: i64) -> QueryResult<Option<i64>> {
+    let after_it = responses::consultation_id.eq(consultation_id).and(responses::id.gt(after));
+    let full: Option<i64> = responses::table
+        .filter(after_it)
+        .select(responses::id)
+        .order(responses::id)
+        .offset(limit - 1)
+        .limit(1)
+        .first(conn)
+        .optional()?;
+    match full {
+        Some(id) => Ok(Some(id)),
+        None => responses::table.filter(after_it).select(diesel::dsl::max(responses::id)).first(conn),
+    }
+}
+
+/// The responses of a consultation with ids after `after`, up to and including `last`, in id order.
+pub fn between(conn: &mut DbConnection, consultation_id: i64, after: i64, last: i64) -> QueryResult<Vec<ExportedResponse>> {
+    responses::table
+        .filter(
+            responses::consultation_id
+                .eq(consultation_id)
+                .and(responses::id.gt(after))
+                .and(responses::id.le(last)),
+        )
         .select((
             responses::id,
             responses::version_id,
@@ -228,20 +246,32 @@ pub fn page_after(
             responses::submitted_at,
         ))
         .order(responses::id)
-        .limit(limit)
-        .load(conn)?;
-    let (Some(first), Some(last)) = (rs.first(), rs.last()) else { return Ok((rs, Vec::new())) };
+        .load(conn)
+}
+
+/// Hands `each` the answers of those responses (see `between`), ordered by response, then question key, as
+/// the database returns them: a page of a million responses' answers is never gathered into one list.
+pub fn each_answer_between<E: From<diesel::result::Error>>(
+    conn: &mut DbConnection,
+    consultation_id: i64,
+    after: i64,
+    last: i64,
+    mut each: impl FnMut(StoredAnswer) -> Result<(), E>,
+) -> Result<(), E> {
     let answers = answers::table
         .filter(
             answers::consultation_id
                 .eq(consultation_id)
-                .and(answers::response_id.ge(first.id))
-                .and(answers::response_id.le(last.id)),
+                .and(answers::response_id.gt(after))
+                .and(answers::response_id.le(last)),
         )
         .select((answers::response_id, answers::question_key, answers::value, answers::other_text))
         .order((answers::response_id, answers::question_key))
-        .load(conn)?;
-    Ok((rs, answers))
+        .load_iter::<StoredAnswer, diesel::connection::DefaultLoadingMode>(conn)?;
+    for answer in answers {
+        each(answer?)?;
+    }
+    Ok(())
 }
 
 /// A page of the written answers to question `key`, oldest first: for the officers' reader of free text.
