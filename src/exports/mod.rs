@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 /// Responses read per page: large enough that the queries cost little per response, small enough that a page
 /// is a few megabytes at most.
-pub const PAGE: i64 = 2000;
+pub const PAGE: i64 = 1000;
 
 /// Pages read ahead of the writer at most: enough that neither the readers nor the writer wait for long.
 const AHEAD: usize = 2;
