@@ -102,9 +102,7 @@ impl Source<'_> {
             scope.spawn(move || {
                 let mut after = 0;
                 loop {
-                    let end = self.pool.get().map_err(anyhow::Error::from).and_then(|mut conn| {
-                        Ok(response::page_end(&mut conn, self.consultation_id, after, PAGE)?)
-                    });
+                    let end = self.page_end(after);
                     let (page, filled) = bounded(1);
                     // The writer has stopped (an error, or the client went away) when nobody receives.
                     if slots.send(filled).is_err() {
@@ -128,9 +126,9 @@ impl Source<'_> {
             for _ in 0..READERS {
                 let work = work.clone();
                 scope.spawn(move || {
-                    let (back, written) = crossbeam_channel::unbounded::<Vec<Row>>();
+                    let (back, returned) = crossbeam_channel::unbounded::<Vec<Row>>();
                     for (after, last, page) in work {
-                        written.try_iter().for_each(drop);
+                        returned.try_iter().for_each(drop);
                         let _ = page.send(self.page_between(after, last).map(|rows| (rows, back.clone())));
                     }
                 });
@@ -147,6 +145,12 @@ impl Source<'_> {
             }
             Ok(count)
         })
+    }
+
+    /// The id of the last response of the page that starts after response id `after` (none: no more).
+    fn page_end(&self, after: i64) -> anyhow::Result<Option<i64>> {
+        let mut conn = self.pool.get()?;
+        Ok(response::page_end(&mut conn, self.consultation_id, after, PAGE)?)
     }
 
     /// The responses with ids after `after`, up to and including `last`, as rows.

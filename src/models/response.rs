@@ -230,14 +230,14 @@ pub fn page_end(conn: &mut DbConnection, consultation_id: i64, after: i64, limit
 }
 
 /// The responses of a consultation with ids after `after`, up to and including `last`, in id order.
-pub fn between(conn: &mut DbConnection, consultation_id: i64, after: i64, last: i64) -> QueryResult<Vec<ExportedResponse>> {
+pub fn between(
+    conn: &mut DbConnection,
+    consultation_id: i64,
+    after: i64,
+    last: i64,
+) -> QueryResult<Vec<ExportedResponse>> {
     responses::table
-        .filter(
-            responses::consultation_id
-                .eq(consultation_id)
-                .and(responses::id.gt(after))
-                .and(responses::id.le(last)),
-        )
+        .filter(responses::consultation_id.eq(consultation_id).and(responses::id.gt(after)).and(responses::id.le(last)))
         .select((
             responses::id,
             responses::version_id,
@@ -250,7 +250,7 @@ pub fn between(conn: &mut DbConnection, consultation_id: i64, after: i64, last: 
 }
 
 /// Hands `each` the answers of those responses (see `between`), ordered by response, then question key, as
-/// the database returns them: a page of a million responses' answers is never gathered into one list.
+/// the database returns them, so that a page's answers are never gathered into one list first.
 pub fn each_answer_between<E: From<diesel::result::Error>>(
     conn: &mut DbConnection,
     consultation_id: i64,
