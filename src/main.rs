@@ -103,10 +103,10 @@ fn main() {
 }
 
 /// glibc gives threads that allocate at once arenas of their own (up to eight per core) and keeps what is freed
-/// in them, so under load the server's memory grew past 60 MB; three arenas keep it near 55 MB at no measured
-/// cost in speed, and are enough that an export's two reading threads rarely share one (with two they often
-/// did, and queued on its lock: the export took up to twice as long). See BENCHMARKS.md. Called before any
-/// thread starts.
+/// in them, so under load the server's memory grew to 64–87 MB. Three arenas hold it near 60 MB (58–61 MB
+/// under the submission load; two gave 61 MB in the same session, four 64 MB) at no measured cost in speed,
+/// and are enough that an export's two reading threads rarely share one (with two they often did, and queued
+/// on its lock: the export took up to twice as long). See BENCHMARKS.md. Called before any thread starts.
 fn limit_allocator_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter; no other thread exists yet to race with it.
